@@ -1,0 +1,1 @@
+"""The runner child process: holds the analysis model and runs one job at a time."""

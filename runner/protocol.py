@@ -1,0 +1,88 @@
+"""Messages between the front process and the runner child, and the engine catalogue.
+
+This is the only module that both processes import: the front must stay free of
+torch, spaCy and the engines, so everything it needs to know about the child lives
+here. Each message is a ``(kind, payload)`` tuple whose payload is a small dict of
+plain values; large data (a book's text, a result) travels as a file path.
+
+Front to child:
+    ``job``: ``{"job_id", "text_path", "result_path", "options"}``.
+    ``cancel``: ``{"job_id"}``; the child checks for it between chunks.
+    ``stop``: ``{}``; the child finishes nothing further and exits.
+
+Child to front:
+    ``ready``: the engine description (see ``Engine.describe``) and ``pid``.
+    ``progress``: ``{"job_id", "stage", "tokens_done", "tokens_total", "progress"}``.
+    ``result``: ``{"job_id", "result_path", "stats"}``.
+    ``error``: ``{"job_id", "message", "kind", "traceback"}``.
+    ``cancelled``: ``{"job_id"}``.
+    ``fatal``: ``{"message", "traceback"}``: the child cannot go on (engine load failed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from multiprocessing.connection import Connection
+from typing import Any
+
+JOB = "job"
+CANCEL = "cancel"
+STOP = "stop"
+
+READY = "ready"
+PROGRESS = "progress"
+RESULT = "result"
+ERROR = "error"
+CANCELLED = "cancelled"
+FATAL = "fatal"
+
+Message = tuple[str, dict[str, Any]]
+
+# Result sections every engine writes; those it does not compute are empty lists.
+ALL_COMPONENTS = ("tokens", "entities", "quotes", "characters", "events", "supersenses")
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineSpec:
+    """What an engine offers, known to the front before the child has started.
+
+    Attributes:
+        components: result sections the engine computes.
+        models: model names a request may select; the first is the default.
+        description: one line for ``/v1/ready`` and the README.
+    """
+
+    components: tuple[str, ...]
+    models: tuple[str, ...]
+    description: str
+
+    @property
+    def default_model(self) -> str:
+        return self.models[0]
+
+
+ENGINES: dict[str, EngineSpec] = {
+    "spacy": EngineSpec(
+        components=("tokens", "entities", "quotes", "characters"),
+        models=("fast",),
+        description="spaCy en_core_web_sm parse and NER with rule-based quotes "
+        "and character clustering",
+    ),
+    # A fast engine for tests of timing and faults; it does no NLP.
+    "test": EngineSpec(
+        components=("tokens",),
+        models=("fast",),
+        description="whitespace tokens only, with scripted delays and faults",
+    ),
+}
+
+
+def child_entry(conn: Connection, settings: dict[str, Any]) -> None:
+    """Run the runner child; the target the front passes to ``Process``.
+
+    The import happens here, inside the child, so that the front never loads the
+    runner's heavy modules just to name the target function.
+    """
+    child = importlib.import_module("runner.child")
+    child.main(conn, settings)

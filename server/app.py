@@ -1,0 +1,46 @@
+"""Build the aiohttp application and tie the scheduler to its lifetime."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import time
+from typing import AsyncIterator
+
+from aiohttp import web
+
+from server.config import Settings
+from server.errors import json_errors
+from server.jobs import JobTable
+from server.keys import SCHEDULER, SETTINGS, STARTED_AT
+from server.routes import routes
+from server.scheduler import JobScheduler
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Return the application; the runner child starts when the app starts."""
+    app = web.Application(
+        client_max_size=settings.max_body_bytes, middlewares=[json_errors]
+    )
+    app[SETTINGS] = settings
+    app[STARTED_AT] = time.time()
+    app.add_routes(routes)
+    app.cleanup_ctx.append(_scheduler_lifetime)
+    return app
+
+
+async def _scheduler_lifetime(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    with contextlib.ExitStack() as stack:
+        spool_dir = settings.state_dir
+        if spool_dir is None:
+            spool_dir = tempfile.mkdtemp(prefix="booknlp-jobs-")
+            stack.callback(shutil.rmtree, spool_dir, ignore_errors=True)
+        scheduler = JobScheduler(settings, JobTable(spool_dir, settings.result_ttl_s))
+        app[SCHEDULER] = scheduler
+        await scheduler.start()
+        try:
+            yield
+        finally:
+            await scheduler.stop()

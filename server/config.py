@@ -1,0 +1,119 @@
+"""Service settings: defaults, environment variables and command-line flags."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from typing import Any, Sequence
+
+from runner.protocol import ENGINES
+
+ENV_PREFIX = "BOOKNLP_JOBS_"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything the front needs to run; each field has an environment variable.
+
+    The variable is ``BOOKNLP_JOBS_`` plus the field name in upper case, for
+    example ``BOOKNLP_JOBS_MAX_QUEUE=10``. Command-line flags win over the
+    environment, which wins over these defaults.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    engine: str = "spacy"
+    # Spool folder for submitted texts and results; a fresh temporary folder
+    # (removed at exit) when unset.
+    state_dir: str | None = None
+    max_queue: int = 10
+    max_tokens: int = 1_000_000
+    # A million tokens of English is about 6 MB of UTF-8; JSON escaping and
+    # non-Latin scripts can double or triple that, so the body limit leaves room.
+    max_body_bytes: int = 64 * 1024 * 1024
+    result_ttl_s: float = 3600.0
+    sync_timeout_s: float = 60.0
+    sync_max_tokens: int = 20_000
+    # How long a running job may take to stop after a cancel before the child is
+    # killed and restarted.
+    cancel_grace_s: float = 10.0
+    # Longest wait for a new child to load its model before it is restarted.
+    child_start_timeout_s: float = 600.0
+    log_level: str = "INFO"
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first setting that is out of range."""
+        if self.engine not in ENGINES:
+            raise ValueError(
+                f"engine {self.engine!r} is unknown; set BOOKNLP_JOBS_ENGINE to one "
+                f"of {sorted(ENGINES)}"
+            )
+        positive = (
+            "port", "max_queue", "max_tokens", "max_body_bytes", "result_ttl_s",
+            "sync_timeout_s", "sync_max_tokens", "cancel_grace_s",
+            "child_start_timeout_s",
+        )  # fmt: skip
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(
+                    f"setting {name} must be positive, got {getattr(self, name)!r}; "
+                    f"check {ENV_PREFIX}{name.upper()} and --{name.replace('_', '-')}"
+                )
+
+    def child_settings(self) -> dict[str, Any]:
+        """Return the plain dict the runner child receives at start."""
+        return {"engine": self.engine, "log_level": self.log_level}
+
+
+def _convert(field: dataclasses.Field[Any], raw: str) -> Any:
+    kind = field.type if isinstance(field.type, str) else field.type.__name__
+    if kind.startswith("int"):
+        return int(raw)
+    if kind.startswith("float"):
+        return float(raw)
+    return raw
+
+
+def load_settings(
+    argv: Sequence[str] | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Build settings from defaults, then the environment, then ``argv`` flags.
+
+    Raises:
+        ValueError: a value does not parse or is out of range; the message
+            names the variable or flag.
+    """
+    environ = dict(os.environ) if environ is None else environ
+    parser = argparse.ArgumentParser(
+        prog="python -m server",
+        description="Serve BookNLP-style analysis of whole books as HTTP jobs.",
+    )
+    for field in dataclasses.fields(Settings):
+        parser.add_argument(
+            "--" + field.name.replace("_", "-"),
+            dest=field.name,
+            default=None,
+            help=f"default {field.default!r}; env {ENV_PREFIX}{field.name.upper()}",
+        )
+    flags = vars(parser.parse_args(argv))
+
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(Settings):
+        env_name = ENV_PREFIX + field.name.upper()
+        raw = flags[field.name]
+        source = "--" + field.name.replace("_", "-")
+        if raw is None and environ.get(env_name, "") != "":
+            raw, source = environ[env_name], env_name
+        if raw is None:
+            continue
+        try:
+            values[field.name] = _convert(field, raw)
+        except ValueError:
+            raise ValueError(
+                f"{source}={raw!r} is not a valid {field.type}; "
+                f"give a number like {field.default!r}"
+            ) from None
+    settings = Settings(**values)
+    settings.validate()
+    return settings

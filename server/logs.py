@@ -1,0 +1,53 @@
+"""Logging setup for the entry points, and the one-line event format.
+
+Library modules only call ``logging.getLogger(__name__)``; ``logging_config`` is
+applied by ``python -m server`` and by the runner child at start.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+
+def format_value(value: Any) -> str:
+    """Render a value for a ``key=value`` log line, quoting text with spaces."""
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    text = str(value)
+    if text == "" or any(c in text for c in ' ="\n'):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return text
+
+
+def log_event(
+    logger: logging.Logger, event: str, level: int = logging.INFO, **fields: Any
+) -> None:
+    """Log one structured line: ``event=NAME key=value ...``.
+
+    Lines of this shape can be grepped by job id and parsed as logfmt.
+    """
+    if not logger.isEnabledFor(level):
+        return
+    parts = [f"event={event}"]
+    parts.extend(f"{key}={format_value(value)}" for key, value in fields.items())
+    logger.log(level, "%s", " ".join(parts))
+
+
+def logging_config(level: str) -> dict[str, Any]:
+    """Return a ``logging.config.dictConfig`` dict that logs to stderr."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "line": {
+                "format": "%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s"
+            }
+        },
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "line"}
+        },
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+        # aiohttp's access log repeats what the job events say, once per poll.
+        "loggers": {"aiohttp.access": {"level": "WARNING"}},
+    }

@@ -1,0 +1,269 @@
+"""HTTP handlers for the job API under ``/v1``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+from aiohttp import web
+
+from runner.protocol import ENGINES
+from server.errors import ApiError, json_response
+from server.jobs import Job, JobStatus, is_job_id, new_job_id
+from server.keys import SCHEDULER, SETTINGS, STARTED_AT
+from server.scheduler import JobScheduler, QueueFull
+from server.submission import Submission, count_tokens, parse_body
+
+routes = web.RouteTableDef()
+
+
+def _scheduler(request: web.Request) -> JobScheduler:
+    return request.app[SCHEDULER]
+
+
+async def _read_submission(request: web.Request) -> tuple[Submission, int]:
+    """Parse the request into a submission and count its tokens off the loop."""
+    settings = request.app[SETTINGS]
+    body = await request.read()
+    submission = parse_body(
+        body, request.content_type, request.query, ENGINES[settings.engine]
+    )
+    loop = asyncio.get_running_loop()
+    tokens = await loop.run_in_executor(None, count_tokens, submission.text)
+    return submission, tokens
+
+
+def _check_token_limit(tokens: int, limit: int, hint: str) -> None:
+    if tokens > limit:
+        raise ApiError(
+            413, "too_many_tokens",
+            f"document has about {tokens} tokens; the limit is {limit}. {hint}",
+            tokens=tokens, limit=limit,
+        )  # fmt: skip
+
+
+def _check_queue_space(scheduler: JobScheduler) -> None:
+    if len(scheduler.pending) >= scheduler.settings.max_queue:
+        _raise_queue_full(QueueFull(scheduler.settings.max_queue, scheduler.retry_after_s()))
+
+
+def _raise_queue_full(full: QueueFull) -> None:
+    raise ApiError(
+        503, "queue_full",
+        f"the queue is full: {full.limit} jobs are already waiting; retry after "
+        f"{full.retry_after_s} s",
+        headers={"Retry-After": str(full.retry_after_s)},
+        retry_after_s=full.retry_after_s,
+    )  # fmt: skip
+
+
+async def _enqueue(request: web.Request, submission: Submission, tokens: int) -> Job:
+    scheduler = _scheduler(request)
+    table = scheduler.table
+    job_id = new_job_id()
+    job = Job(
+        job_id=job_id,
+        text_path=table.text_path(job_id),
+        result_path=table.result_path(job_id),
+        tokens_estimate=tokens,
+        chars=len(submission.text),
+        components=submission.components,
+        model=submission.model,
+        book_id=submission.book_id,
+    )
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, _write_text, job.text_path, submission.text)
+    try:
+        scheduler.submit(job)
+    except QueueFull as full:
+        os.remove(job.text_path)
+        _raise_queue_full(full)
+    return job
+
+
+def _write_text(path: str, text: str) -> None:
+    # newline="" keeps CR and CRLF exactly as submitted.
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+
+
+def _find_job(request: web.Request) -> Job:
+    job_id = request.match_info["job_id"]
+    if not is_job_id(job_id):
+        raise ApiError(
+            400, "invalid_job_id",
+            f"{job_id[:80]!r} is not a job id; ids are 32 hexadecimal digits as "
+            "returned by POST /v1/jobs",
+        )  # fmt: skip
+    job = _scheduler(request).table.get(job_id)
+    if job is None:
+        raise ApiError(
+            404, "job_not_found",
+            f"job {job_id} does not exist or has expired; finished jobs are kept "
+            f"for {request.app[SETTINGS].result_ttl_s:.0f} s",
+        )  # fmt: skip
+    return job
+
+
+def _status_body(request: web.Request, job: Job) -> dict[str, Any]:
+    return job.to_status(_scheduler(request).queue_position(job.job_id))
+
+
+@routes.post("/v1/jobs")
+async def submit_job(request: web.Request) -> web.Response:
+    scheduler = _scheduler(request)
+    _check_queue_space(scheduler)
+    submission, tokens = await _read_submission(request)
+    _check_token_limit(
+        tokens, request.app[SETTINGS].max_tokens,
+        "Split the book into parts and submit each part as its own job.",
+    )  # fmt: skip
+    job = await _enqueue(request, submission, tokens)
+    location = f"/v1/jobs/{job.job_id}"
+    body = _status_body(request, job)
+    return json_response(body, 202, {"Location": location})
+
+
+@routes.get("/v1/jobs")
+async def list_jobs(request: web.Request) -> web.Response:
+    wanted = request.query.get("status")
+    allowed = [status.value for status in JobStatus]
+    if wanted is not None and wanted not in allowed:
+        raise ApiError(
+            400, "invalid_option", f"unknown status {wanted!r}; allowed: {allowed}"
+        )
+    jobs = [
+        _status_body(request, job)
+        for job in _scheduler(request).table
+        if wanted is None or job.status.value == wanted
+    ]
+    return json_response({"jobs": jobs, "count": len(jobs)})
+
+
+@routes.get("/v1/jobs/stats")
+async def job_stats(request: web.Request) -> web.Response:
+    scheduler = _scheduler(request)
+    settings = request.app[SETTINGS]
+    supervisor = scheduler.supervisor
+    body = {
+        "queue": {
+            "waiting": len(scheduler.pending),
+            "limit": settings.max_queue,
+            "running": scheduler.running.job_id if scheduler.running else None,
+        },
+        "jobs": scheduler.table.counts(),
+        "outcomes": dict(scheduler.outcomes),
+        "child": {
+            "pid": supervisor.pid,
+            "ready": supervisor.ready,
+            "restarts": supervisor.restarts,
+        },
+        "limits": {
+            "max_queue": settings.max_queue,
+            "max_tokens": settings.max_tokens,
+            "max_body_bytes": settings.max_body_bytes,
+            "result_ttl_s": settings.result_ttl_s,
+            "sync_max_tokens": settings.sync_max_tokens,
+            "sync_timeout_s": settings.sync_timeout_s,
+        },
+    }
+    return json_response(body)
+
+
+@routes.get("/v1/jobs/{job_id}")
+async def job_status(request: web.Request) -> web.Response:
+    return json_response(_status_body(request, _find_job(request)))
+
+
+@routes.get("/v1/jobs/{job_id}/result")
+async def job_result(request: web.Request) -> web.StreamResponse:
+    job = _find_job(request)
+    _check_result_ready(request, job)
+    if not os.path.exists(job.result_path):
+        raise ApiError(
+            404, "job_not_found", f"the result of job {job.job_id} has expired"
+        )
+    # FileResponse streams from disk, so a large result never sits in memory.
+    return web.FileResponse(
+        job.result_path, headers={"Content-Type": "application/json"}
+    )
+
+
+def _check_result_ready(request: web.Request, job: Job) -> None:
+    if job.status in (JobStatus.PENDING, JobStatus.RUNNING):
+        raise ApiError(
+            425, "job_not_finished",
+            f"job {job.job_id} is {job.status.value} ({job.progress:.0f}% done); "
+            f"poll GET /v1/jobs/{job.job_id} until it is completed",
+            status=job.status.value, progress=job.progress,
+        )  # fmt: skip
+    if job.status is JobStatus.FAILED:
+        error = job.error or {}
+        raise ApiError(
+            409, "job_failed",
+            f"job {job.job_id} failed: {error.get('message', 'unknown error')}",
+            status=job.status.value, cause=error,
+        )  # fmt: skip
+    if job.status is JobStatus.CANCELLED:
+        raise ApiError(
+            409, "job_cancelled", f"job {job.job_id} was cancelled; it has no result",
+            status=job.status.value,
+        )  # fmt: skip
+
+
+@routes.delete("/v1/jobs/{job_id}")
+async def cancel_job(request: web.Request) -> web.Response:
+    job = _find_job(request)
+    if job.status.finished:
+        raise ApiError(
+            409, "job_finished",
+            f"job {job.job_id} is already {job.status.value}; only pending and "
+            "running jobs can be cancelled",
+            status=job.status.value,
+        )  # fmt: skip
+    _scheduler(request).cancel(job)
+    status = 200 if job.status.finished else 202
+    return json_response(_status_body(request, job), status)
+
+
+@routes.post("/v1/analyze")
+async def analyze(request: web.Request) -> web.StreamResponse:
+    settings = request.app[SETTINGS]
+    scheduler = _scheduler(request)
+    _check_queue_space(scheduler)
+    submission, tokens = await _read_submission(request)
+    _check_token_limit(
+        tokens, settings.sync_max_tokens,
+        "Submit longer documents to POST /v1/jobs and poll for the result.",
+    )  # fmt: skip
+    job = await _enqueue(request, submission, tokens)
+    if not await scheduler.wait_finished(job.job_id, settings.sync_timeout_s):
+        location = f"/v1/jobs/{job.job_id}"
+        body = _status_body(request, job)
+        return json_response(body, 202, {"Location": location})
+    _check_result_ready(request, job)
+    return web.FileResponse(
+        job.result_path, headers={"Content-Type": "application/json"}
+    )
+
+
+@routes.get("/v1/health")
+async def health(request: web.Request) -> web.Response:
+    uptime_s = round(time.time() - request.app[STARTED_AT], 1)
+    return json_response({"status": "ok", "uptime_s": uptime_s})
+
+
+@routes.get("/v1/ready")
+async def ready(request: web.Request) -> web.Response:
+    supervisor = _scheduler(request).supervisor
+    if not supervisor.ready or supervisor.ready_info is None:
+        raise ApiError(
+            503, "not_ready",
+            f"the runner is not ready: {supervisor.last_error or 'starting'}",
+            child_pid=supervisor.pid,
+        )  # fmt: skip
+    body = {"ready": True, **supervisor.ready_info, "child_pid": supervisor.pid}
+    body.pop("pid", None)
+    return json_response(body)

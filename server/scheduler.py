@@ -1,0 +1,264 @@
+"""The FIFO of waiting jobs and the dispatcher that runs one job at a time.
+
+The GPU holds one model, so exactly one job runs, in CPU and GPU mode alike. Jobs
+wait in submission order; at most ``max_queue`` may wait (the running job does
+not count). The scheduler reacts to the runner child's messages and to its death.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import math
+import time
+from typing import Any
+
+from runner import protocol
+from server.config import Settings
+from server.jobs import Job, JobStatus, JobTable
+from server.logs import log_event
+from server.supervisor import RunnerSupervisor
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RETRY_AFTER_S = 10
+MAX_RETRY_AFTER_S = 600
+
+
+class QueueFull(Exception):
+    """The FIFO already holds ``max_queue`` waiting jobs."""
+
+    def __init__(self, limit: int, retry_after_s: int) -> None:
+        super().__init__(f"queue is full: {limit} jobs are already waiting")
+        self.limit = limit
+        self.retry_after_s = retry_after_s
+
+
+class JobScheduler:
+    """Queue jobs, feed them to the runner child one by one, record outcomes."""
+
+    def __init__(self, settings: Settings, table: JobTable) -> None:
+        self.settings = settings
+        self.table = table
+        self.pending: collections.deque[str] = collections.deque()
+        self.running: Job | None = None
+        self.supervisor = RunnerSupervisor(
+            settings.child_settings(),
+            on_message=self._on_message,
+            on_exit=self._on_child_exit,
+            start_timeout_s=settings.child_start_timeout_s,
+        )
+        self.outcomes: collections.Counter[str] = collections.Counter()
+        self._wake = asyncio.Event()
+        self._finished: dict[str, asyncio.Event] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._cancel_deadline: asyncio.TimerHandle | None = None
+        self._accepting = True
+
+    async def start(self) -> None:
+        await self.supervisor.start()
+        self._tasks = [
+            asyncio.create_task(self._dispatch_loop(), name="dispatch"),
+            asyncio.create_task(self._expiry_loop(), name="expiry"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop dispatching and stop the child; waiting jobs stay as they are."""
+        self._accepting = False
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.supervisor.stop()
+
+    def submit(self, job: Job) -> int:
+        """Append ``job`` to the FIFO and return its 1-based queue position.
+
+        Raises:
+            QueueFull: ``max_queue`` jobs are already waiting.
+        """
+        if len(self.pending) >= self.settings.max_queue:
+            raise QueueFull(self.settings.max_queue, self.retry_after_s())
+        self.table.add(job)
+        self.pending.append(job.job_id)
+        self._finished[job.job_id] = asyncio.Event()
+        log_event(
+            logger, "job.submitted", job_id=job.job_id, book_id=job.book_id,
+            tokens=job.tokens_estimate, chars=job.chars, position=len(self.pending),
+        )  # fmt: skip
+        self._wake.set()
+        return len(self.pending)
+
+    def queue_position(self, job_id: str) -> int | None:
+        try:
+            return self.pending.index(job_id) + 1
+        except ValueError:
+            return None
+
+    def cancel(self, job: Job) -> None:
+        """Cancel a pending job at once, or ask the child to stop a running one."""
+        if job.status is JobStatus.PENDING:
+            self.pending.remove(job.job_id)
+            self._finish(job, JobStatus.CANCELLED)
+            return
+        if job.status is JobStatus.RUNNING and not job.cancel_requested:
+            job.cancel_requested = True
+            log_event(logger, "job.cancel_requested", job_id=job.job_id)
+            try:
+                self.supervisor.send(protocol.CANCEL, {"job_id": job.job_id})
+            except RuntimeError:
+                pass  # The child is gone; its exit handler ends the job.
+            # A chunk that never ends (a hung engine) must not hold the queue.
+            self._cancel_deadline = asyncio.get_running_loop().call_later(
+                self.settings.cancel_grace_s, self._kill_for_cancel, job.job_id
+            )
+
+    async def wait_finished(self, job_id: str, timeout_s: float) -> bool:
+        """Wait until the job finishes; return False if ``timeout_s`` passed first."""
+        event = self._finished.get(job_id)
+        if event is None:
+            return True
+        try:
+            await asyncio.wait_for(event.wait(), timeout_s)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    def retry_after_s(self) -> int:
+        """Estimate the seconds until a queue slot frees, for ``Retry-After``."""
+        job = self.running
+        if job is None or job.started_at is None or job.progress <= 0:
+            return DEFAULT_RETRY_AFTER_S
+        elapsed = time.time() - job.started_at
+        remaining = elapsed * (100.0 - job.progress) / job.progress
+        return int(min(MAX_RETRY_AFTER_S, max(1, math.ceil(remaining))))
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        if self.running is not None or not self.supervisor.ready or not self._accepting:
+            return
+        while self.pending:
+            job = self.table.get(self.pending[0])
+            if job is None or job.status is not JobStatus.PENDING:
+                self.pending.popleft()
+                continue
+            try:
+                self.supervisor.send(protocol.JOB, self._job_message(job))
+            except RuntimeError as exc:
+                log_event(logger, "job.dispatch_failed", job_id=job.job_id, error=exc)
+                return  # The child's exit handler restarts it and wakes us.
+            self.pending.popleft()
+            job.status, job.started_at, job.stage = JobStatus.RUNNING, time.time(), None
+            self.running = job
+            log_event(
+                logger, "job.started", job_id=job.job_id,
+                child_pid=self.supervisor.pid, waited_s=job.started_at - job.submitted_at,
+            )  # fmt: skip
+            return
+
+    @staticmethod
+    def _job_message(job: Job) -> dict[str, Any]:
+        return {
+            "job_id": job.job_id,
+            "text_path": job.text_path,
+            "result_path": job.result_path,
+            "options": {
+                "components": list(job.components),
+                "model": job.model,
+                "book_id": job.book_id,
+                "tokens_estimate": job.tokens_estimate,
+            },
+        }
+
+    def _on_message(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind == protocol.READY:
+            self._wake.set()
+            return
+        job = self.running
+        if job is None or payload.get("job_id") != job.job_id:
+            return  # A late message about a job that already ended.
+        if kind == protocol.PROGRESS:
+            # Progress only moves forward, even if a stage reports a smaller share.
+            job.progress = max(job.progress, float(payload.get("progress", 0.0)))
+            job.stage = payload.get("stage")
+            job.tokens_done = int(payload.get("tokens_done", 0))
+            job.tokens_total = int(payload.get("tokens_total", 0))
+            logger.debug("job %s: %.1f%% stage %s", job.job_id, job.progress, job.stage)
+        elif kind == protocol.RESULT:
+            job.stats = dict(payload.get("stats", {}))
+            job.progress, job.stage = 100.0, "done"
+            self._finish(job, JobStatus.COMPLETED)
+        elif kind == protocol.CANCELLED:
+            self._finish(job, JobStatus.CANCELLED)
+        elif kind == protocol.ERROR:
+            error = {
+                "code": f"{payload.get('kind', 'engine')}_error",
+                "message": str(payload.get("message", "the engine failed")),
+            }
+            if payload.get("traceback"):
+                logger.debug("job %s traceback:\n%s", job.job_id, payload["traceback"])
+            self._finish(job, JobStatus.FAILED, error)
+
+    def _on_child_exit(self, cause: str) -> None:
+        job = self.running
+        if job is not None:
+            if job.cancel_requested:
+                self._finish(job, JobStatus.CANCELLED)
+            else:
+                self._finish(job, JobStatus.FAILED, {"code": "child_died", "message": cause})
+        self.outcomes["child_death"] += 1
+        self._wake.set()
+
+    def _kill_for_cancel(self, job_id: str) -> None:
+        if self.running is not None and self.running.job_id == job_id:
+            self.supervisor.kill(
+                f"job {job_id} did not stop within {self.settings.cancel_grace_s} s "
+                "of its cancel"
+            )
+
+    def _finish(
+        self, job: Job, status: JobStatus, error: dict[str, str] | None = None
+    ) -> None:
+        job.status, job.finished_at, job.error = status, time.time(), error
+        if self.running is job:
+            self.running = None
+        if self._cancel_deadline is not None:
+            self._cancel_deadline.cancel()
+            self._cancel_deadline = None
+        # The text is no longer needed; the result stays until the job expires.
+        self.table.delete_files(job, keep_result=status is JobStatus.COMPLETED)
+        self.outcomes[status.value] += 1
+        self._log_outcome(job)
+        event = self._finished.pop(job.job_id, None)
+        if event is not None:
+            event.set()
+        self._wake.set()
+
+    def _log_outcome(self, job: Job) -> None:
+        ran_s = (job.finished_at or 0.0) - (job.started_at or job.submitted_at)
+        if job.status is JobStatus.COMPLETED:
+            tokens = int(job.stats.get("tokens", 0))
+            log_event(
+                logger, "job.completed", job_id=job.job_id, tokens=tokens,
+                seconds=ran_s, tokens_per_s=tokens / ran_s if ran_s > 0 else 0.0,
+            )  # fmt: skip
+        elif job.status is JobStatus.FAILED:
+            error = job.error or {}
+            log_event(
+                logger, "job.failed", logging.WARNING, job_id=job.job_id,
+                code=error.get("code"), cause=error.get("message"),
+            )  # fmt: skip
+        else:
+            log_event(logger, "job.cancelled", job_id=job.job_id, seconds=ran_s)
+
+    async def _expiry_loop(self) -> None:
+        interval_s = min(30.0, max(0.05, self.settings.result_ttl_s / 4))
+        while True:
+            await asyncio.sleep(interval_s)
+            for job in self.table.pop_expired(time.time()):
+                log_event(logger, "job.expired", job_id=job.job_id, status=job.status.value)

@@ -1,0 +1,224 @@
+"""Parse and validate a submitted book: its text and the options for its job."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any, Mapping
+
+import orjson
+
+from runner.protocol import ALL_COMPONENTS, EngineSpec
+from server.errors import ApiError
+
+MAX_BOOK_ID_CHARS = 256
+JSON_FIELDS = ("text", "book_id", "pipeline", "model")
+QUERY_FIELDS = ("book_id", "pipeline", "model")
+
+# BookNLP's own pipeline names, accepted so that its users can reuse their lists.
+COMPONENT_ALIASES = {
+    "entity": "entities",
+    "quote": "quotes",
+    "event": "events",
+    "supersense": "supersenses",
+    "coref": "characters",
+    "token": "tokens",
+}
+
+# Words with inner apostrophes or hyphens, numbers, and each other symbol alone:
+# close to how spaCy splits English (it also splits "n't" and "'s", so this count
+# runs a few percent low). Used for the token limit before the child sees the text.
+_TOKEN_PATTERN = re.compile(r"\w+(?:[-'’.]\w+)*|[^\w\s]")
+
+
+@dataclasses.dataclass(frozen=True)
+class Submission:
+    """A validated request for one job."""
+
+    text: str
+    book_id: str | None
+    components: tuple[str, ...]
+    model: str
+
+
+def count_tokens(text: str) -> int:
+    """Estimate the number of tokens the engine will produce for ``text``."""
+    return sum(1 for _ in _TOKEN_PATTERN.finditer(text))
+
+
+def parse_body(
+    body: bytes, content_type: str, query: Mapping[str, str], engine: EngineSpec
+) -> Submission:
+    """Build a submission from a request body and query string.
+
+    Raises:
+        ApiError: 400 for invalid text or options, 415 for another content type.
+    """
+    if content_type == "application/json":
+        if query:
+            raise ApiError(
+                400, "invalid_option",
+                f"query parameters {sorted(query)} are not read with a JSON body; "
+                "put the options in the JSON object",
+            )  # fmt: skip
+        fields = _parse_json(body)
+        text = fields.get("text")
+    elif content_type == "text/plain":
+        unknown = sorted(set(query) - set(QUERY_FIELDS))
+        if unknown:
+            raise ApiError(
+                400, "invalid_option",
+                f"unknown query parameter {unknown[0]!r}; allowed: {list(QUERY_FIELDS)}",
+            )  # fmt: skip
+        fields = dict(query)
+        text = _decode_utf8(body)
+    else:
+        raise ApiError(
+            415, "unsupported_media_type",
+            f"content type {content_type!r} is not accepted; send the book as "
+            "text/plain (options in the query) or application/json",
+        )  # fmt: skip
+    return Submission(
+        text=_check_text(text),
+        book_id=_check_book_id(fields.get("book_id")),
+        components=_check_pipeline(fields.get("pipeline"), engine),
+        model=_check_model(fields.get("model"), engine),
+    )
+
+
+def _parse_json(body: bytes) -> dict[str, Any]:
+    try:
+        fields = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(
+            400, "invalid_json",
+            f"request body is not valid JSON ({exc}); send an object like "
+            '{"text": "..."}',
+        ) from None  # fmt: skip
+    if not isinstance(fields, dict):
+        raise ApiError(
+            400, "invalid_json",
+            f"request body must be a JSON object, got {type(fields).__name__}",
+        )  # fmt: skip
+    unknown = sorted(set(fields) - set(JSON_FIELDS))
+    if unknown:
+        raise ApiError(
+            400, "invalid_field",
+            f"unknown field {unknown[0]!r}; allowed fields: {list(JSON_FIELDS)}",
+            field=unknown[0],
+        )  # fmt: skip
+    return fields
+
+
+def _decode_utf8(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(
+            400, "invalid_utf8",
+            f"text is not valid UTF-8: byte {body[exc.start]:#04x} at offset "
+            f"{exc.start}; convert the file to UTF-8 and submit it again",
+            field="text", offset=exc.start,
+        ) from None  # fmt: skip
+
+
+def _check_text(text: Any) -> str:
+    if text is None:
+        raise ApiError(400, "missing_field", "field 'text' is missing", field="text")
+    if not isinstance(text, str):
+        raise ApiError(
+            400, "invalid_field",
+            f"field 'text' must be a string, got {type(text).__name__}",
+            field="text",
+        )  # fmt: skip
+    # A byte-order mark says nothing about the book; offsets index the text after it.
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise ApiError(
+            400, "empty_text", "text is empty or only white space", field="text"
+        )
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise ApiError(
+            400, "invalid_text",
+            f"text contains a NUL character at offset {nul}; is this a binary file?",
+            field="text", offset=nul,
+        )  # fmt: skip
+    return text
+
+
+def _check_book_id(book_id: Any) -> str | None:
+    if book_id is None:
+        return None
+    if not isinstance(book_id, str):
+        raise ApiError(
+            400, "invalid_field",
+            f"field 'book_id' must be a string, got {type(book_id).__name__}",
+            field="book_id",
+        )  # fmt: skip
+    if len(book_id) > MAX_BOOK_ID_CHARS:
+        raise ApiError(
+            400, "invalid_field",
+            f"book_id is {len(book_id)} characters long; the limit is "
+            f"{MAX_BOOK_ID_CHARS}",
+            field="book_id",
+        )  # fmt: skip
+    if any(ord(c) < 32 or ord(c) == 127 for c in book_id):
+        raise ApiError(
+            400, "invalid_field",
+            "book_id contains a control character; use printable text",
+            field="book_id",
+        )  # fmt: skip
+    return book_id
+
+
+def _check_pipeline(pipeline: Any, engine: EngineSpec) -> tuple[str, ...]:
+    if pipeline is None:
+        return engine.components
+    if isinstance(pipeline, str):
+        pipeline = [part.strip() for part in pipeline.split(",") if part.strip()]
+    if not isinstance(pipeline, list) or not all(isinstance(p, str) for p in pipeline):
+        raise ApiError(
+            400, "invalid_field",
+            "field 'pipeline' must be a list of component names, or a "
+            "comma-separated string in the query",
+            field="pipeline",
+        )  # fmt: skip
+    if not pipeline:
+        raise ApiError(
+            400, "invalid_field",
+            f"pipeline is empty; name components from {list(engine.components)}",
+            field="pipeline",
+        )  # fmt: skip
+    chosen: list[str] = []
+    for name in pipeline:
+        component = COMPONENT_ALIASES.get(name, name)
+        if component not in ALL_COMPONENTS:
+            raise ApiError(
+                400, "invalid_field",
+                f"unknown pipeline component {name!r}; allowed: "
+                f"{list(engine.components)}",
+                field="pipeline",
+            )  # fmt: skip
+        if component not in engine.components:
+            raise ApiError(
+                400, "invalid_field",
+                f"pipeline component {name!r} is not provided by this server's "
+                f"engine; it provides {list(engine.components)}",
+                field="pipeline",
+            )  # fmt: skip
+        if component not in chosen:
+            chosen.append(component)
+    return tuple(chosen)
+
+
+def _check_model(model: Any, engine: EngineSpec) -> str:
+    if model is None:
+        return engine.default_model
+    if not isinstance(model, str) or model not in engine.models:
+        raise ApiError(
+            400, "invalid_field",
+            f"unknown model {model!r}; allowed: {list(engine.models)}",
+            field="model",
+        )  # fmt: skip
+    return model

@@ -1,0 +1,236 @@
+"""Start, watch and restart the runner child that holds the model.
+
+The child runs in its own process (multiprocessing ``spawn``) so that an
+out-of-memory kill or a crash in native code takes down only the child. The front
+reads the child's end of the pipe from the event loop with ``add_reader``, so it
+never blocks on the pipe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import signal
+import time
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any, Callable
+
+from runner import protocol
+from server.logs import log_event
+
+logger = logging.getLogger(__name__)
+
+MessageHandler = Callable[[str, dict[str, Any]], None]
+ExitHandler = Callable[[str], None]
+
+# A child that dies this soon after starting, before reporting ready, counts
+# towards a crash loop; restarts then back off up to MAX_RESTART_DELAY_S.
+MAX_RESTART_DELAY_S = 30.0
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """Turn a process exit code into the cause a user reads in a job's error."""
+    if exitcode is None:
+        return "runner child vanished without an exit status"
+    if exitcode < 0:
+        signum = -exitcode
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = f"signal {signum}"
+        if signum == signal.SIGKILL:
+            return (
+                f"runner child was killed by {name}, likely killed for using too "
+                "much memory (check the kernel log for the OOM killer)"
+            )
+        return f"runner child was killed by {name}"
+    return f"runner child exited with code {exitcode}"
+
+
+class RunnerSupervisor:
+    """Owns the one runner child: its process, its pipe and its restarts.
+
+    Args:
+        child_settings: plain dict passed to the child at start.
+        on_message: called on the event loop for each message from the child.
+        on_exit: called on the event loop with the cause when the child dies.
+    """
+
+    def __init__(
+        self,
+        child_settings: dict[str, Any],
+        on_message: MessageHandler,
+        on_exit: ExitHandler,
+        start_timeout_s: float,
+    ) -> None:
+        self._child_settings = child_settings
+        self._on_message = on_message
+        self._on_exit = on_exit
+        self._start_timeout_s = start_timeout_s
+        self._context = multiprocessing.get_context("spawn")
+        self._process: BaseProcess | None = None
+        self._conn: Connection | None = None
+        self._stopping = False
+        self._restart_task: asyncio.Task[None] | None = None
+        self._start_watch: asyncio.Task[None] | None = None
+        self._failed_starts = 0
+        self.ready_info: dict[str, Any] | None = None
+        self.last_error: str | None = "runner child is starting"
+        self.restarts = 0
+        self.started_at: float | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def ready(self) -> bool:
+        return self.ready_info is not None and self._conn is not None
+
+    async def start(self) -> None:
+        """Spawn a fresh child; it reports ``ready`` once its model is loaded."""
+        loop = asyncio.get_running_loop()
+        parent_conn, child_conn = self._context.Pipe(duplex=True)
+        process = self._context.Process(
+            target=protocol.child_entry,
+            args=(child_conn, self._child_settings),
+            name="booknlp-runner",
+            daemon=True,
+        )
+        await loop.run_in_executor(None, process.start)
+        # Without closing the parent's copy of the child's end, the pipe would
+        # never report end-of-file when the child dies.
+        child_conn.close()
+        self._process, self._conn = process, parent_conn
+        self.ready_info = None
+        self.last_error = "runner child is starting"
+        self.started_at = time.time()
+        loop.add_reader(parent_conn.fileno(), self._read_messages)
+        self._start_watch = asyncio.create_task(self._watch_start(process))
+        log_event(logger, "child.started", pid=process.pid)
+
+    def send(self, kind: str, payload: dict[str, Any]) -> None:
+        """Send one message to the child.
+
+        Raises:
+            RuntimeError: there is no live child to send to.
+        """
+        if self._conn is None:
+            raise RuntimeError("no runner child is connected; wait for /v1/ready")
+        try:
+            self._conn.send((kind, payload))
+        except (BrokenPipeError, ConnectionResetError, OSError) as exc:
+            raise RuntimeError(f"runner child pipe is closed: {exc}") from exc
+
+    def kill(self, reason: str) -> None:
+        """Kill the child at once; its death is handled like any other."""
+        if self._process is not None and self._process.is_alive():
+            log_event(logger, "child.kill", pid=self._process.pid, reason=reason)
+            self._process.kill()
+
+    async def stop(self, timeout_s: float = 5.0) -> None:
+        """Ask the child to exit, kill it after ``timeout_s``, and stop restarting."""
+        self._stopping = True
+        for task in (self._restart_task, self._start_watch):
+            if task is not None:
+                task.cancel()
+        process = self._process
+        if process is None:
+            return
+        try:
+            self.send(protocol.STOP, {})
+        except RuntimeError:
+            pass
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, process.join, timeout_s)
+        if process.is_alive():
+            process.kill()
+            await loop.run_in_executor(None, process.join, timeout_s)
+        self._detach()
+        log_event(logger, "child.stopped", pid=process.pid, exitcode=process.exitcode)
+
+    def _read_messages(self) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            while conn.poll():
+                kind, payload = conn.recv()
+                self._handle(kind, payload)
+                if self._conn is not conn:
+                    return
+        except (EOFError, OSError):
+            self._child_gone()
+
+    def _handle(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind == protocol.READY:
+            self.ready_info = payload
+            self.last_error = None
+            self._failed_starts = 0
+            log_event(
+                logger, "child.ready", pid=payload.get("pid"),
+                engine=payload.get("engine"), device=payload.get("device"),
+                load_s=round(time.time() - (self.started_at or time.time()), 2),
+            )  # fmt: skip
+        elif kind == protocol.FATAL:
+            self.last_error = payload.get("message", "runner child failed to start")
+            log_event(logger, "child.fatal", pid=self.pid, error=self.last_error)
+        self._on_message(kind, payload)
+
+    def _child_gone(self) -> None:
+        process = self._process
+        self._detach()
+        if process is not None:
+            loop = asyncio.get_running_loop()
+            self._restart_task = loop.create_task(self._handle_death(process))
+
+    async def _handle_death(self, process: BaseProcess) -> None:
+        # The pipe closes a moment before the process can be reaped, so join it
+        # in a thread rather than on the event loop.
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, process.join, 5.0)
+        cause = describe_exit(process.exitcode)
+        if self.last_error and self.ready_info is None and process.exitcode == 1:
+            cause = f"{cause}: {self.last_error}"
+        was_ready = self.ready_info is not None
+        self.ready_info = None
+        self.last_error = cause
+        log_event(logger, "child.died", pid=process.pid, cause=cause)
+        self._on_exit(cause)
+        if self._stopping:
+            return
+        self.restarts += 1
+        self._failed_starts = 0 if was_ready else self._failed_starts + 1
+        delay_s = min(MAX_RESTART_DELAY_S, 0.5 * (2**self._failed_starts) - 0.5)
+        await self._restart_after(delay_s)
+
+    async def _restart_after(self, delay_s: float) -> None:
+        if delay_s > 0:
+            log_event(logger, "child.restart_delayed", delay_s=round(delay_s, 1))
+            await asyncio.sleep(delay_s)
+        if not self._stopping:
+            await self.start()
+
+    async def _watch_start(self, process: BaseProcess) -> None:
+        """Kill a child that has not loaded its model within the start timeout."""
+        await asyncio.sleep(self._start_timeout_s)
+        if self._process is process and self.ready_info is None:
+            self.last_error = (
+                f"runner child did not load its model within "
+                f"{self._start_timeout_s:.0f} s; raise BOOKNLP_JOBS_CHILD_START_TIMEOUT_S"
+            )
+            self.kill("start timeout")
+
+    def _detach(self) -> None:
+        if self._conn is not None:
+            try:
+                asyncio.get_running_loop().remove_reader(self._conn.fileno())
+            except (OSError, ValueError):
+                pass
+            self._conn.close()
+        self._conn = None
+        if self._start_watch is not None:
+            self._start_watch.cancel()
+            self._start_watch = None

@@ -1,0 +1,72 @@
+"""Fixtures that run the real service: aiohttp app, scheduler, child process, pipe."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Awaitable, Callable
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from server.app import create_app
+from server.config import Settings
+
+ClientFactory = Callable[..., Awaitable[TestClient]]
+
+
+async def wait_ready(client: TestClient, timeout_s: float = 120.0) -> dict[str, Any]:
+    """Poll /v1/ready until the child has loaded its engine."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        response = await client.get("/v1/ready")
+        if response.status == 200:
+            return await response.json()
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"runner child not ready within {timeout_s} s")
+
+
+async def wait_status(
+    client: TestClient, job_id: str, wanted: set[str], timeout_s: float = 60.0
+) -> dict[str, Any]:
+    """Poll a job until its status is one of ``wanted``; return the status body."""
+    deadline = time.monotonic() + timeout_s
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        response = await client.get(f"/v1/jobs/{job_id}")
+        body = await response.json()
+        if body.get("status") in wanted:
+            return body
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"job {job_id} never reached {wanted}; last status {body}")
+
+
+async def submit_text(client: TestClient, text: str, **query: str) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/jobs", data=text.encode("utf-8"), params=query,
+        headers={"Content-Type": "text/plain; charset=utf-8"},
+    )  # fmt: skip
+    body = await response.json()
+    assert response.status == 202, body
+    return body
+
+
+@pytest.fixture
+def make_client(
+    aiohttp_client: Callable[..., Awaitable[TestClient]], tmp_path: Any
+) -> ClientFactory:
+    """Return a factory for a client of a fresh service with the given settings.
+
+    The service runs the scripted test engine unless ``engine`` is given, and
+    its spool lives under the test's temporary folder.
+    """
+
+    async def factory(wait: bool = True, **overrides: Any) -> TestClient:
+        fields: dict[str, Any] = {"engine": "test", "state_dir": str(tmp_path)}
+        fields.update(overrides)
+        client = await aiohttp_client(create_app(Settings(**fields)))
+        if wait:
+            await wait_ready(client)
+        return client
+
+    return factory

@@ -1,0 +1,88 @@
+"""Faults in the runner child: kills, crashes and errors cost one job at most."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+
+import pytest
+
+from tests.conftest import ClientFactory, submit_text, wait_ready, wait_status
+
+
+async def test_kill_9_mid_job_fails_only_that_job(make_client: ClientFactory) -> None:
+    client = await make_client()
+    first_pid = (await wait_ready(client))["child_pid"]
+    job = await submit_text(client, "#test-engine chunks=200 delay_s=0.05\nbook")
+    queued = await submit_text(client, "the next book")
+    body = await wait_status(client, job["job_id"], {"running"})
+    while body["progress"] == 0:
+        body = await (await client.get(f"/v1/jobs/{job['job_id']}")).json()
+    os.kill(first_pid, signal.SIGKILL)
+
+    failed = await wait_status(client, job["job_id"], {"failed"})
+    assert failed["error"]["code"] == "child_died"
+    assert "SIGKILL" in failed["error"]["message"]
+    assert "too much memory" in failed["error"]["message"]
+    await wait_status(client, queued["job_id"], {"completed"}, 60.0)
+    second_pid = (await wait_ready(client))["child_pid"]
+    assert second_pid != first_pid
+    stats = await (await client.get("/v1/jobs/stats")).json()
+    assert stats["child"]["restarts"] == 1
+
+
+async def test_engine_self_kill_reported_as_signal(make_client: ClientFactory) -> None:
+    client = await make_client()
+    job = await submit_text(client, "#test-engine chunks=5 kill_at=2\nbook")
+    failed = await wait_status(client, job["job_id"], {"failed"})
+    assert "SIGKILL" in failed["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("directive", "code", "text"),
+    [
+        ("raise_at=1", "engine_error", "RuntimeError: scripted failure at chunk 1"),
+        ("memory_error_at=1", "memory_error", "ran out of memory"),
+        ("exit_at=1", "engine_error", "sys.exit(3)"),
+    ],
+)
+async def test_engine_error_keeps_child_alive(
+    make_client: ClientFactory, directive: str, code: str, text: str
+) -> None:
+    client = await make_client()
+    pid = (await wait_ready(client))["child_pid"]
+    job = await submit_text(client, f"#test-engine chunks=3 {directive}\nbook")
+    failed = await wait_status(client, job["job_id"], {"failed"})
+    assert failed["error"]["code"] == code
+    assert text in failed["error"]["message"]
+    follow = await submit_text(client, "still works")
+    await wait_status(client, follow["job_id"], {"completed"})
+    assert (await wait_ready(client))["child_pid"] == pid
+
+
+async def test_lifecycle_events_are_logged(
+    make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    client = await make_client()
+    pid = (await wait_ready(client))["child_pid"]
+    done = await submit_text(client, "fine")
+    await wait_status(client, done["job_id"], {"completed"})
+    killed = await submit_text(client, "#test-engine chunks=3 kill_at=1\nbook")
+    await wait_status(client, killed["job_id"], {"failed"})
+    await wait_ready(client)
+
+    lines = [record.getMessage() for record in caplog.records]
+    assert f"event=child.started pid={pid}" in lines
+    assert f"event=job.submitted job_id={done['job_id']}" in " ".join(lines)
+    assert any(
+        line.startswith(f"event=job.completed job_id={done['job_id']} tokens=1 ")
+        and "tokens_per_s=" in line
+        for line in lines
+    )
+    assert any(
+        line.startswith(f"event=job.failed job_id={killed['job_id']} code=child_died")
+        for line in lines
+    )
+    assert any(line.startswith(f"event=child.died pid={pid} ") for line in lines)

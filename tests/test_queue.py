@@ -1,0 +1,126 @@
+"""FIFO order, one job at a time, the queue limit, cancellation and expiry."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tests.conftest import ClientFactory, submit_text, wait_status
+
+SLOW = "#test-engine chunks=10 delay_s=0.03\n"
+
+
+async def _run_record(client, job_id: str) -> dict[str, float]:
+    result = await (await client.get(f"/v1/jobs/{job_id}/result")).json()
+    return result["run"]
+
+
+async def test_jobs_run_one_at_a_time_in_order(make_client: ClientFactory) -> None:
+    client = await make_client()
+    jobs = [await submit_text(client, SLOW + f"book {n}") for n in range(5)]
+    for job in jobs:
+        await wait_status(client, job["job_id"], {"completed"})
+    runs = [await _run_record(client, job["job_id"]) for job in jobs]
+    for earlier, later in zip(runs, runs[1:]):
+        assert earlier["finished"] <= later["started"], (earlier, later)
+    assert len({run["pid"] for run in runs}) == 1
+
+
+async def test_queue_position_counts_down(make_client: ClientFactory) -> None:
+    client = await make_client()
+    first = await submit_text(client, "#test-engine chunks=10 delay_s=0.1\nslow")
+    await wait_status(client, first["job_id"], {"running"})
+    second = await submit_text(client, "next")
+    third = await submit_text(client, "last")
+    status = await (await client.get(f"/v1/jobs/{third['job_id']}")).json()
+    assert second["queue_position"] == 1
+    assert status["queue_position"] == 2
+
+
+async def test_full_queue_answers_503(make_client: ClientFactory) -> None:
+    client = await make_client(max_queue=10)
+    blocker = await submit_text(client, "#test-engine chunks=50 delay_s=0.1\nslow")
+    await wait_status(client, blocker["job_id"], {"running"})
+    for n in range(10):
+        await submit_text(client, f"waiting {n}")
+    for attempt in (11, 12):
+        response = await client.post("/v1/jobs", json={"text": f"job {attempt}"})
+        body = await response.json()
+        assert response.status == 503
+        assert int(response.headers["Retry-After"]) >= 1
+        assert body["error"]["code"] == "queue_full"
+        assert "10 jobs are already waiting" in body["error"]["message"]
+    stats = await (await client.get("/v1/jobs/stats")).json()
+    assert stats["queue"]["waiting"] == 10
+
+
+async def test_cancel_pending_job_at_once(make_client: ClientFactory) -> None:
+    client = await make_client()
+    blocker = await submit_text(client, "#test-engine chunks=20 delay_s=0.05\nslow")
+    waiting = await submit_text(client, "never runs")
+    response = await client.delete(f"/v1/jobs/{waiting['job_id']}")
+    body = await response.json()
+    assert response.status == 200
+    assert body["status"] == "cancelled"
+    await wait_status(client, blocker["job_id"], {"completed"})
+    status = await (await client.get(f"/v1/jobs/{waiting['job_id']}")).json()
+    assert status["status"] == "cancelled"
+    assert status["started_at"] is None
+
+
+async def test_cancel_running_job_within_chunk(make_client: ClientFactory) -> None:
+    client = await make_client()
+    job = await submit_text(client, "#test-engine chunks=100 delay_s=0.1\nslow")
+    await wait_status(client, job["job_id"], {"running"})
+    response = await client.delete(f"/v1/jobs/{job['job_id']}")
+    body = await response.json()
+    assert response.status == 202
+    assert body["cancel_requested"] is True
+    done = await wait_status(client, job["job_id"], {"cancelled", "completed"}, 5.0)
+    assert done["status"] == "cancelled"
+    assert done["progress"] < 100
+    stats = await (await client.get("/v1/jobs/stats")).json()
+    assert stats["child"]["restarts"] == 0
+    follow = await submit_text(client, "after the cancel")
+    await wait_status(client, follow["job_id"], {"completed"})
+
+
+async def test_cancel_of_hung_job_kills_child(make_client: ClientFactory) -> None:
+    client = await make_client(cancel_grace_s=0.5)
+    # One chunk that sleeps 30 s: the engine never checks for the cancel.
+    job = await submit_text(client, "#test-engine chunks=1 delay_s=30\nstuck")
+    await wait_status(client, job["job_id"], {"running"})
+    await client.delete(f"/v1/jobs/{job['job_id']}")
+    done = await wait_status(client, job["job_id"], {"cancelled", "failed"}, 10.0)
+    assert done["status"] == "cancelled"
+    follow = await submit_text(client, "runs on a fresh child")
+    await wait_status(client, follow["job_id"], {"completed"}, 60.0)
+
+
+async def test_cancel_finished_job_is_409(make_client: ClientFactory) -> None:
+    client = await make_client()
+    job = await submit_text(client, "quick")
+    await wait_status(client, job["job_id"], {"completed"})
+    response = await client.delete(f"/v1/jobs/{job['job_id']}")
+    body = await response.json()
+    assert response.status == 409
+    assert body["error"]["code"] == "job_finished"
+
+
+async def test_finished_job_expires_after_ttl(
+    make_client: ClientFactory, tmp_path: Path
+) -> None:
+    client = await make_client(result_ttl_s=0.3)
+    job = await submit_text(client, "short lived")
+    await wait_status(client, job["job_id"], {"completed"})
+    result_file = tmp_path / "results" / f"{job['job_id']}.json"
+    assert (await client.get(f"/v1/jobs/{job['job_id']}/result")).status == 200
+    assert result_file.exists()
+    await asyncio.sleep(0.6)
+    status = await client.get(f"/v1/jobs/{job['job_id']}")
+    result = await client.get(f"/v1/jobs/{job['job_id']}/result")
+    assert status.status == 404
+    assert result.status == 404
+    assert not result_file.exists()
+    listed = await (await client.get("/v1/jobs")).json()
+    assert listed["count"] == 0

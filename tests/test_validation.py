@@ -1,0 +1,127 @@
+"""Bad input gets a 4xx JSON error that names the problem, and nothing is queued."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import ClientFactory, submit_text, wait_status
+
+JSON = {"Content-Type": "application/json"}
+TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+
+BAD_REQUESTS: list[tuple[str, bytes, dict[str, str], dict[str, str], int, str, str]] = [
+    # (case, body, headers, query, status, code, words in the message)
+    ("empty json text", b'{"text": ""}', JSON, {}, 400, "empty_text", "empty"),
+    ("blank text", b"  \n\t ", TEXT, {}, 400, "empty_text", "white space"),
+    ("missing text", b'{"book_id": "x"}', JSON, {}, 400, "missing_field", "'text'"),
+    ("text not string", b'{"text": 42}', JSON, {}, 400, "invalid_field", "got int"),
+    ("body not object", b'["text"]', JSON, {}, 400, "invalid_json", "got list"),
+    ("truncated json", b'{"text": "abc', JSON, {}, 400, "invalid_json", "not valid"),
+    ("extra field", b'{"text": "a", "colour": 1}', JSON, {}, 400, "invalid_field",
+     "'colour'"),
+    ("invalid utf-8", b"caf\xe9 au lait", TEXT, {}, 400, "invalid_utf8", "offset 3"),
+    ("nul byte", b"abc\x00def", TEXT, {}, 400, "invalid_text", "offset 3"),
+    ("unknown component", b'{"text": "a", "pipeline": ["corref"]}', JSON, {}, 400,
+     "invalid_field", "'corref'"),
+    ("component not provided", b"a", TEXT, {"pipeline": "events"}, 400,
+     "invalid_field", "not provided"),
+    ("empty pipeline", b'{"text": "a", "pipeline": []}', JSON, {}, 400,
+     "invalid_field", "empty"),
+    ("pipeline not list", b'{"text": "a", "pipeline": 3}', JSON, {}, 400,
+     "invalid_field", "list"),
+    ("unknown model", b'{"text": "a", "model": "huge"}', JSON, {}, 400,
+     "invalid_field", "'huge'"),
+    ("book id not string", b'{"text": "a", "book_id": []}', JSON, {}, 400,
+     "invalid_field", "book_id"),
+    ("huge book id", b'{"text": "a", "book_id": "' + b"x" * 300 + b'"}', JSON, {},
+     400, "invalid_field", "300 characters"),
+    ("unknown query option", b"a", TEXT, {"colour": "red"}, 400, "invalid_option",
+     "'colour'"),
+    ("query with json", b'{"text": "a"}', JSON, {"model": "fast"}, 400,
+     "invalid_option", "JSON object"),
+    ("wrong content type", b"<xml/>", {"Content-Type": "application/xml"}, {}, 415,
+     "unsupported_media_type", "application/xml"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "query", "status", "code", "words"),
+    [case[1:] for case in BAD_REQUESTS],
+    ids=[case[0] for case in BAD_REQUESTS],
+)
+async def test_bad_submission_rejected(
+    make_client: ClientFactory,
+    body: bytes,
+    headers: dict[str, str],
+    query: dict[str, str],
+    status: int,
+    code: str,
+    words: str,
+) -> None:
+    client = await make_client()
+    response = await client.post("/v1/jobs", data=body, headers=headers, params=query)
+    payload: dict[str, Any] = await response.json()
+    assert response.status == status
+    assert payload["error"]["code"] == code
+    assert words in payload["error"]["message"]
+    listed = await (await client.get("/v1/jobs")).json()
+    assert listed["count"] == 0
+
+
+async def test_too_many_tokens_is_413(make_client: ClientFactory) -> None:
+    client = await make_client(max_tokens=50)
+    response = await client.post("/v1/jobs", json={"text": "word " * 60})
+    body = await response.json()
+    assert response.status == 413
+    assert body["error"]["tokens"] == 60
+    assert body["error"]["limit"] == 50
+    assert "60 tokens" in body["error"]["message"]
+
+
+async def test_body_over_limit_is_json_413(make_client: ClientFactory) -> None:
+    client = await make_client(max_body_bytes=1024)
+    response = await client.post("/v1/jobs", data=b"x " * 2048, headers=TEXT)
+    body = await response.json()
+    assert response.status == 413
+    assert body["error"]["code"] == "body_too_large"
+    assert "1024 bytes" in body["error"]["message"]
+
+
+@pytest.mark.parametrize("job_id", ["abc", "../../etc/passwd", "G" * 32])
+async def test_malformed_job_id_is_400(make_client: ClientFactory, job_id: str) -> None:
+    client = await make_client()
+    response = await client.get(f"/v1/jobs/{job_id}")
+    body = await response.json()
+    assert response.status in (400, 404)
+    assert "error" in body
+
+
+async def test_bom_stripped_and_crlf_kept(make_client: ClientFactory) -> None:
+    client = await make_client()
+    text = "\ufeffOne line\r\nTwo line\r\n"
+    job = await submit_text(client, text)
+    await wait_status(client, job["job_id"], {"completed"})
+    result = await (await client.get(f"/v1/jobs/{job['job_id']}/result")).json()
+    assert result["text"]["chars"] == len(text) - 1
+    assert result["tokens"][0] == {"token_id": 0, "word": "One", "start": 0, "end": 3}
+    assert result["tokens"][2]["start"] == len("One line\r\n")
+
+
+async def test_path_like_book_id_is_only_a_label(
+    make_client: ClientFactory, tmp_path: Any
+) -> None:
+    client = await make_client()
+    job = await submit_text(client, "text", book_id="../../../tmp/evil")
+    await wait_status(client, job["job_id"], {"completed"})
+    result = await (await client.get(f"/v1/jobs/{job['job_id']}/result")).json()
+    assert result["book_id"] == "../../../tmp/evil"
+    spooled = sorted(p.name for p in (tmp_path / "results").iterdir())
+    assert spooled == [f"{job['job_id']}.json"]
+
+
+async def test_pipeline_aliases_accepted(make_client: ClientFactory) -> None:
+    client = await make_client()
+    job = await submit_text(client, "a b", pipeline="token")
+    assert job["components"] == ["tokens"]
