@@ -1,18 +1,66 @@
-"""Start the service: ``python -m server --host 127.0.0.1 --port 8000``."""
+"""Start the service: ``python -m server --host 127.0.0.1 --port 8000``.
+
+SIGTERM and SIGINT start a graceful shutdown: new submissions get 503, the
+running job has ``shutdown_grace_s`` to finish, then the child is stopped and the
+process exits. A job still running then is stored as pending and runs first when
+the service starts again. A second signal skips the rest of the grace period.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import logging.config
+import signal
 import sys
 
 from aiohttp import web
 
 from server.app import create_app
-from server.config import load_settings
+from server.config import Settings, load_settings
+from server.keys import SCHEDULER
 from server.logs import log_event, logging_config
 
 logger = logging.getLogger("server")
+
+# Open HTTP requests get this long to finish once the listener has closed.
+REQUEST_DRAIN_S = 5.0
+
+
+async def serve(settings: Settings) -> None:
+    """Run the service until SIGTERM or SIGINT, then shut it down gracefully."""
+    app = create_app(settings)
+    runner = web.AppRunner(
+        app, access_log=logging.getLogger("aiohttp.access"),
+        shutdown_timeout=REQUEST_DRAIN_S,
+    )  # fmt: skip
+    await runner.setup()
+    try:
+        site = web.TCPSite(
+            runner, settings.host, settings.port, shutdown_timeout=REQUEST_DRAIN_S
+        )
+        await site.start()
+        log_event(logger, "service.listening", url=f"http://{settings.host}:{settings.port}")
+        signals = _signal_queue()
+        received = await signals.get()
+        log_event(logger, "service.stopping", signal=received.name,
+                  grace_s=settings.shutdown_grace_s)  # fmt: skip
+        scheduler = app[SCHEDULER]
+        drain = asyncio.create_task(scheduler.drain(settings.shutdown_grace_s))
+        second = asyncio.create_task(signals.get())
+        await asyncio.wait({drain, second}, return_when=asyncio.FIRST_COMPLETED)
+        drain.cancel()
+        second.cancel()
+    finally:
+        await runner.cleanup()
+
+
+def _signal_queue() -> asyncio.Queue[signal.Signals]:
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[signal.Signals] = asyncio.Queue()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, queue.put_nowait, sig)
+    return queue
 
 
 def main() -> int:
@@ -25,22 +73,19 @@ def main() -> int:
     log_event(
         logger, "service.starting", host=settings.host, port=settings.port,
         engine=settings.engine, max_queue=settings.max_queue,
-        state_dir=settings.state_dir or "(temporary)",
+        state_dir=settings.state_dir,
     )  # fmt: skip
     try:
-        web.run_app(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            print=None,
-            access_log=logging.getLogger("aiohttp.access"),
-        )
+        asyncio.run(serve(settings))
     except OSError as exc:
-        # Typically the port is taken; say so without a traceback.
+        # Typically the port is taken or the state folder is not writable.
         logger.error(
-            "cannot listen on %s:%d: %s; choose another --port or stop the other "
-            "server", settings.host, settings.port, exc.strerror or exc,
+            "cannot start on %s:%d: %s; choose another --port or --state-dir, or "
+            "stop the other server", settings.host, settings.port, exc,
         )  # fmt: skip
+        return 1
+    except RuntimeError as exc:
+        logger.error("cannot start: %s", exc)
         return 1
     log_event(logger, "service.stopped")
     return 0

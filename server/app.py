@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 import time
@@ -10,12 +11,13 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from server.config import Settings
+from server.config import MEMORY_STATE, Settings
 from server.errors import json_errors
 from server.jobs import JobTable
 from server.keys import SCHEDULER, SETTINGS, STARTED_AT
 from server.routes import routes
 from server.scheduler import JobScheduler
+from server.store import JobStore, SQLiteJobStore
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -30,14 +32,22 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
+def open_job_table(settings: Settings, stack: contextlib.ExitStack) -> JobTable:
+    """Open the durable job table in the state folder, or a memory-only one."""
+    if settings.state_dir == MEMORY_STATE:
+        spool_dir = tempfile.mkdtemp(prefix="booknlp-jobs-")
+        stack.callback(shutil.rmtree, spool_dir, ignore_errors=True)
+        return JobTable(spool_dir, settings.result_ttl_s, JobStore())
+    os.makedirs(settings.state_dir, exist_ok=True)
+    store = SQLiteJobStore(settings.state_dir)
+    stack.callback(store.close)
+    return JobTable(settings.state_dir, settings.result_ttl_s, store)
+
+
 async def _scheduler_lifetime(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     with contextlib.ExitStack() as stack:
-        spool_dir = settings.state_dir
-        if spool_dir is None:
-            spool_dir = tempfile.mkdtemp(prefix="booknlp-jobs-")
-            stack.callback(shutil.rmtree, spool_dir, ignore_errors=True)
-        scheduler = JobScheduler(settings, JobTable(spool_dir, settings.result_ttl_s))
+        scheduler = JobScheduler(settings, open_job_table(settings, stack))
         app[SCHEDULER] = scheduler
         await scheduler.start()
         try:

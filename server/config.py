@@ -10,6 +10,13 @@ from typing import Any, Sequence
 from runner.protocol import ENGINES
 
 ENV_PREFIX = "BOOKNLP_JOBS_"
+MEMORY_STATE = ":memory:"
+
+
+def default_state_dir() -> str:
+    """Return ``$XDG_STATE_HOME/booknlp-jobs``, by default under ``~/.local/state``."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return os.path.join(base, "booknlp-jobs")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,9 +31,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     engine: str = "spacy"
-    # Spool folder for submitted texts and results; a fresh temporary folder
-    # (removed at exit) when unset.
-    state_dir: str | None = None
+    # Folder for the job database, submitted texts and results. MEMORY_STATE
+    # keeps jobs in memory only, with the files in a temporary folder.
+    state_dir: str = dataclasses.field(default_factory=lambda: default_state_dir())
     max_queue: int = 10
     max_tokens: int = 1_000_000
     # A million tokens of English is about 6 MB of UTF-8; JSON escaping and
@@ -40,6 +47,9 @@ class Settings:
     cancel_grace_s: float = 10.0
     # Longest wait for a new child to load its model before it is restarted.
     child_start_timeout_s: float = 600.0
+    # On SIGTERM or SIGINT, how long the running job may go on before the child
+    # is stopped; the job then runs again after the restart.
+    shutdown_grace_s: float = 30.0
     log_level: str = "INFO"
 
     def validate(self) -> None:
@@ -52,7 +62,7 @@ class Settings:
         positive = (
             "port", "max_queue", "max_tokens", "max_body_bytes", "result_ttl_s",
             "sync_timeout_s", "sync_max_tokens", "cancel_grace_s",
-            "child_start_timeout_s",
+            "child_start_timeout_s", "shutdown_grace_s",
         )  # fmt: skip
         for name in positive:
             if getattr(self, name) <= 0:

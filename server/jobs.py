@@ -10,6 +10,8 @@ import time
 import uuid
 from typing import Any, Iterator
 
+from server.store import JobStore
+
 
 class JobStatus(str, enum.Enum):
     """Where a job is in its life; the value is what the API returns."""
@@ -67,6 +69,26 @@ class Job:
     error: dict[str, str] | None = None
     stats: dict[str, Any] = dataclasses.field(default_factory=dict)
     cancel_requested: bool = False
+    # How many times the job was handed to a child; a job that was running when
+    # the service died is run once more, then failed.
+    attempts: int = 0
+    # Fingerprint of the API key that submitted the job, None without keys.
+    owner: str | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        """Return the job as plain values for the job store."""
+        record = dataclasses.asdict(self)
+        record["status"] = self.status.value
+        record["components"] = list(self.components)
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> "Job":
+        known = {field.name for field in dataclasses.fields(cls)}
+        values = {key: value for key, value in record.items() if key in known}
+        values["status"] = JobStatus(values["status"])
+        values["components"] = tuple(values.get("components", ()))
+        return cls(**values)
 
     def to_status(self, queue_position: int | None) -> dict[str, Any]:
         """Return the body of ``GET /v1/jobs/{id}``."""
@@ -92,13 +114,17 @@ class Job:
 class JobTable:
     """The jobs the service holds, in submission order, with their spool files.
 
-    The table owns the text and result files: it deletes them when a job expires.
+    Every change that matters after a restart goes through ``add`` or ``save``
+    to the job store. The table owns the text and result files: it deletes
+    them when a job expires.
     """
 
-    def __init__(self, spool_dir: str, result_ttl_s: float) -> None:
+    def __init__(self, spool_dir: str, result_ttl_s: float, store: JobStore) -> None:
         self.spool_dir = spool_dir
         self.result_ttl_s = result_ttl_s
+        self.store = store
         self._jobs: dict[str, Job] = {}
+        self._next_seq = 1
         for sub in ("texts", "results"):
             os.makedirs(os.path.join(spool_dir, sub), exist_ok=True)
 
@@ -108,8 +134,24 @@ class JobTable:
     def result_path(self, job_id: str) -> str:
         return os.path.join(self.spool_dir, "results", job_id + ".json")
 
+    def restore(self) -> list[Job]:
+        """Load the stored jobs in submission order; return them."""
+        for seq, record in self.store.load():
+            job = Job.from_record(record)
+            # Paths follow the state folder, which may have moved since.
+            job.text_path = self.text_path(job.job_id)
+            job.result_path = self.result_path(job.job_id)
+            self._jobs[job.job_id] = job
+            self._next_seq = max(self._next_seq, seq + 1)
+        return list(self._jobs.values())
+
     def add(self, job: Job) -> None:
+        self.store.insert(self._next_seq, job.job_id, job.status.value, job.to_record())
+        self._next_seq += 1
         self._jobs[job.job_id] = job
+
+    def save(self, job: Job) -> None:
+        self.store.update(job.job_id, job.status.value, job.to_record())
 
     def get(self, job_id: str) -> Job | None:
         """Return the job, or None when it is unknown or has expired."""
@@ -137,6 +179,8 @@ class JobTable:
         for job in expired:
             del self._jobs[job.job_id]
             self.delete_files(job)
+        if expired:
+            self.store.delete([job.job_id for job in expired])
         return expired
 
     @staticmethod

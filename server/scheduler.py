@@ -11,6 +11,7 @@ import asyncio
 import collections
 import logging
 import math
+import os
 import time
 from typing import Any
 
@@ -24,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_RETRY_AFTER_S = 10
 MAX_RETRY_AFTER_S = 600
+# A job that was running when the service died runs once more; a job that was
+# running through two deaths is failed, since it may be what kills the service.
+MAX_ATTEMPTS = 2
 
 
 class QueueFull(Exception):
@@ -57,19 +61,74 @@ class JobScheduler:
         self._accepting = True
 
     async def start(self) -> None:
+        self._recover()
         await self.supervisor.start()
         self._tasks = [
             asyncio.create_task(self._dispatch_loop(), name="dispatch"),
             asyncio.create_task(self._expiry_loop(), name="expiry"),
         ]
 
+    @property
+    def accepting(self) -> bool:
+        """Whether new jobs are taken; False once a shutdown has begun."""
+        return self._accepting
+
+    async def drain(self, grace_s: float) -> None:
+        """Stop taking and dispatching jobs; wait up to ``grace_s`` for the running one."""
+        self._accepting = False
+        job = self.running
+        if job is not None:
+            log_event(logger, "job.draining", job_id=job.job_id, grace_s=grace_s)
+            await self.wait_finished(job.job_id, grace_s)
+
     async def stop(self) -> None:
-        """Stop dispatching and stop the child; waiting jobs stay as they are."""
+        """Stop dispatching and stop the child; unfinished jobs stay stored.
+
+        A job still running is stored as pending again, without counting the
+        attempt, because the service stopped it on purpose.
+        """
         self._accepting = False
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        job, self.running = self.running, None
+        if job is not None:
+            job.status, job.progress, job.stage = JobStatus.PENDING, 0.0, None
+            job.attempts = max(0, job.attempts - 1)
+            self.table.save(job)
+            log_event(logger, "job.requeued", job_id=job.job_id, reason="shutdown")
         await self.supervisor.stop()
+
+    def _recover(self) -> None:
+        """Queue again the jobs a previous run of the service left unfinished."""
+        for job in self.table.restore():
+            if job.status.finished:
+                continue
+            self._finished[job.job_id] = asyncio.Event()
+            if job.status is JobStatus.RUNNING and job.attempts >= MAX_ATTEMPTS:
+                self._finish(job, JobStatus.FAILED, {
+                    "code": "interrupted",
+                    "message": f"the service stopped while running this job "
+                    f"{job.attempts} times; it is not tried again. Check the "
+                    "service log for a crash or an out-of-memory kill",
+                })  # fmt: skip
+                continue
+            if not os.path.exists(job.text_path):
+                self._finish(job, JobStatus.FAILED, {
+                    "code": "text_missing",
+                    "message": f"the text of this job ({job.text_path}) was lost "
+                    "while the service was down; submit the book again",
+                })  # fmt: skip
+                continue
+            was_running = job.status is JobStatus.RUNNING
+            job.status, job.progress, job.stage = JobStatus.PENDING, 0.0, None
+            job.cancel_requested = False
+            self.table.save(job)
+            self.pending.append(job.job_id)
+            log_event(
+                logger, "job.recovered", job_id=job.job_id, was_running=was_running,
+                attempts=job.attempts, position=len(self.pending),
+            )  # fmt: skip
 
     def submit(self, job: Job) -> int:
         """Append ``job`` to the FIFO and return its 1-based queue position.
@@ -154,6 +213,8 @@ class JobScheduler:
                 return  # The child's exit handler restarts it and wakes us.
             self.pending.popleft()
             job.status, job.started_at, job.stage = JobStatus.RUNNING, time.time(), None
+            job.attempts += 1
+            self.table.save(job)
             self.running = job
             log_event(
                 logger, "job.started", job_id=job.job_id,
@@ -225,6 +286,7 @@ class JobScheduler:
         self, job: Job, status: JobStatus, error: dict[str, str] | None = None
     ) -> None:
         job.status, job.finished_at, job.error = status, time.time(), error
+        self.table.save(job)
         if self.running is job:
             self.running = None
         if self._cancel_deadline is not None:

@@ -1,0 +1,133 @@
+"""Kill and restart the whole service: no job is lost, duplicated or reordered."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+from tests.service_process import ServiceProcess, pid_alive
+
+SLOW = "#test-engine chunks=400 delay_s=0.05\n"
+
+
+def test_sigkill_and_restart_keeps_every_job(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    first = ServiceProcess(state, tmp_path / "service.log")
+    try:
+        first.wait_ready()
+        done = first.submit("finished before the crash")
+        first.wait_status(done, {"completed"})
+        running = first.submit(SLOW + "interrupted book")
+        waiting = [first.submit(f"waiting book {n}") for n in range(4)]
+        first.wait_status(running, {"running"})
+        child_pid = first.wait_ready()["child_pid"]
+    finally:
+        first.kill()
+
+    # The orphaned child notices the front's death and exits by itself.
+    deadline = time.monotonic() + 10
+    while pid_alive(child_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pid_alive(child_pid)
+
+    second = ServiceProcess(state, tmp_path / "service.log")
+    try:
+        second.wait_ready()
+        assert second.status(done)["status"] == "completed"
+        status, result, _ = second.request("GET", f"/v1/jobs/{done}/result")
+        assert status == 200
+        assert result["tokens"][0]["word"] == "finished"
+        # The interrupted job runs again first, then the waiting ones in order.
+        listed = second.request("GET", "/v1/jobs")[1]["jobs"]
+        assert [job["job_id"] for job in listed] == [done, running, *waiting]
+        second.request("DELETE", f"/v1/jobs/{running}")
+        finals = [second.wait_status(job, {"completed"}) for job in waiting]
+        starts = [final["started_at"] for final in finals]
+        assert starts == sorted(starts)
+        assert second.status(running)["status"] == "cancelled"
+    finally:
+        second.stop()
+
+
+def test_job_interrupted_twice_is_failed(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    for _ in range(2):
+        service = ServiceProcess(state, tmp_path / "service.log")
+        try:
+            service.wait_ready()
+            listed = service.request("GET", "/v1/jobs")[1]["jobs"]
+            job = listed[0]["job_id"] if listed else service.submit(SLOW + "book")
+            service.wait_status(job, {"running"})
+        finally:
+            service.kill()
+    third = ServiceProcess(state, tmp_path / "service.log")
+    try:
+        third.wait_ready()
+        failed = third.status(job)
+        assert failed["status"] == "failed"
+        assert failed["error"]["code"] == "interrupted"
+        assert "2 times" in failed["error"]["message"]
+    finally:
+        third.stop()
+
+
+def test_memory_state_forgets_jobs(tmp_path: Path) -> None:
+    first = ServiceProcess(Path(":memory:"), tmp_path / "service.log")
+    try:
+        first.wait_ready()
+        job = first.submit("kept in memory only")
+        first.wait_status(job, {"completed"})
+    finally:
+        first.stop()
+    second = ServiceProcess(Path(":memory:"), tmp_path / "service.log")
+    try:
+        second.wait_ready()
+        assert second.request("GET", f"/v1/jobs/{job}")[0] == 404
+    finally:
+        second.stop()
+
+
+def test_sigterm_lets_running_job_finish(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    service = ServiceProcess(state, tmp_path / "service.log", shutdown_grace_s=30)
+    try:
+        service.wait_ready()
+        job = service.submit("#test-engine chunks=40 delay_s=0.05\nbook")
+        service.wait_status(job, {"running"})
+        service.process.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        status, body, headers = service.request("POST", "/v1/jobs", b"late book")
+        assert status == 503
+        assert body["error"]["code"] == "shutting_down"
+        assert "Retry-After" in headers
+        # No second signal: that would cut the grace period short.
+        code = service.process.wait(timeout=60)
+    finally:
+        service.stop()
+    assert code == 0
+    again = ServiceProcess(state, tmp_path / "service.log")
+    try:
+        again.wait_ready()
+        assert again.status(job)["status"] == "completed"
+    finally:
+        again.stop()
+
+
+def test_sigint_past_grace_requeues_job(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    service = ServiceProcess(state, tmp_path / "service.log", shutdown_grace_s=0.3)
+    try:
+        service.wait_ready()
+        job = service.submit("#test-engine chunks=60 delay_s=0.05\nlong book")
+        service.wait_status(job, {"running"})
+    finally:
+        code = service.stop(signal.SIGINT)
+    assert code == 0
+    again = ServiceProcess(state, tmp_path / "service.log")
+    try:
+        again.wait_ready()
+        done = again.wait_status(job, {"completed", "failed"})
+        assert done["status"] == "completed"
+    finally:
+        again.stop()
