@@ -171,7 +171,7 @@ def _run_job(channel: JobChannel, engine: Engine, payload: dict[str, Any]) -> No
     started = time.monotonic()
     logger.info("child %d: job %s started", os.getpid(), job_id)
     try:
-        stats = engine.run(request, reporter)
+        stats = _run_with_memory_retry(engine, request, reporter)
     except JobCancelled:
         logger.info("child %d: job %s cancelled", os.getpid(), job_id)
         channel.send(protocol.CANCELLED, {"job_id": job_id})
@@ -192,14 +192,71 @@ def _run_job(channel: JobChannel, engine: Engine, payload: dict[str, Any]) -> No
     )
 
 
+class OutOfMemoryAfterRetry(Exception):
+    """The job ran out of memory, also on its retry with a halved batch size."""
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Return whether ``exc`` is a MemoryError or torch's CUDA out-of-memory error."""
+    if isinstance(exc, MemoryError):
+        return True
+    # Matched by name so that this module does not import torch.
+    return type(exc).__name__ == "OutOfMemoryError" and "torch" in type(exc).__module__
+
+
+def _run_with_memory_retry(
+    engine: Engine, request: JobRequest, reporter: ProgressReporter
+) -> dict[str, Any]:
+    """Run the job; after running out of memory, retry once with half the batch."""
+    try:
+        return engine.run(request, reporter)
+    except BaseException as exc:
+        if not is_out_of_memory(exc) or not engine.batch_size or engine.batch_size < 2:
+            raise
+        first_error = f"{type(exc).__name__}: {exc}"
+    _release_cuda_cache()
+    original = engine.batch_size
+    engine.batch_size = original // 2
+    logger.warning(
+        "child %d: job %s ran out of memory (%s); retrying once with batch size %d",
+        os.getpid(), request.job_id, first_error, engine.batch_size,
+    )  # fmt: skip
+    try:
+        stats = engine.run(request, reporter)
+    except BaseException as exc:
+        if is_out_of_memory(exc):
+            raise OutOfMemoryAfterRetry(
+                f"{first_error}; the retry with batch size {engine.batch_size} ran "
+                f"out of memory too ({type(exc).__name__})"
+            ) from exc
+        raise
+    finally:
+        engine.batch_size = original
+        _release_cuda_cache()
+    stats["memory_retry"] = f"{first_error}; succeeded with batch size {original // 2}"
+    return stats
+
+
+def _release_cuda_cache() -> None:
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def _send_job_error(channel: JobChannel, job_id: str, exc: BaseException) -> None:
     if isinstance(exc, JobInputError):
         kind, message = "input", str(exc)
-    elif isinstance(exc, MemoryError):
+    elif isinstance(exc, OutOfMemoryAfterRetry):
         kind = "memory"
         message = (
-            "the runner ran out of memory on this job (MemoryError); split the "
-            "book or raise the machine's memory"
+            f"the runner ran out of memory on this job: {exc}; split the book or "
+            "run it on a machine with more memory"
+        )
+    elif is_out_of_memory(exc):
+        kind = "memory"
+        message = (
+            f"the runner ran out of memory on this job ({type(exc).__name__}: "
+            f"{exc}); split the book or run it on a machine with more memory"
         )
     elif isinstance(exc, SystemExit):
         kind, message = "engine", f"the engine called sys.exit({exc.code!r})"

@@ -94,6 +94,9 @@ class Engine(abc.ABC):
     """An analysis engine, loaded once per child and run on one job at a time."""
 
     name: str
+    # Items per model batch, for engines that batch; the child halves it for one
+    # retry when a job runs out of memory. None: the engine does not batch.
+    batch_size: int | None = None
 
     @abc.abstractmethod
     def describe(self) -> dict[str, Any]:

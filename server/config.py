@@ -47,6 +47,13 @@ class Settings:
     cancel_grace_s: float = 10.0
     # Longest wait for a new child to load its model before it is restarted.
     child_start_timeout_s: float = 600.0
+    # The runner child is killed when its resident memory passes this, and its
+    # job fails; 0 means 80 % of the machine's physical memory.
+    max_child_memory_mb: int = 0
+    # A job running longer than this is stopped by killing the child.
+    max_job_s: float = 4 * 3600.0
+    # How often the front samples the child's memory.
+    memory_poll_s: float = 0.5
     # On SIGTERM or SIGINT, how long the running job may go on before the child
     # is stopped; the job then runs again after the restart.
     shutdown_grace_s: float = 30.0
@@ -62,7 +69,8 @@ class Settings:
         positive = (
             "port", "max_queue", "max_tokens", "max_body_bytes", "result_ttl_s",
             "sync_timeout_s", "sync_max_tokens", "cancel_grace_s",
-            "child_start_timeout_s", "shutdown_grace_s",
+            "child_start_timeout_s", "shutdown_grace_s", "max_job_s",
+            "memory_poll_s",
         )  # fmt: skip
         for name in positive:
             if getattr(self, name) <= 0:
@@ -70,6 +78,11 @@ class Settings:
                     f"setting {name} must be positive, got {getattr(self, name)!r}; "
                     f"check {ENV_PREFIX}{name.upper()} and --{name.replace('_', '-')}"
                 )
+        if self.max_child_memory_mb < 0:
+            raise ValueError(
+                f"setting max_child_memory_mb must be 0 (automatic) or positive, got "
+                f"{self.max_child_memory_mb!r}; check {ENV_PREFIX}MAX_CHILD_MEMORY_MB"
+            )
 
     def child_settings(self) -> dict[str, Any]:
         """Return the plain dict the runner child receives at start."""

@@ -107,6 +107,8 @@ class Job:
             "started_at": iso_time(self.started_at),
             "finished_at": iso_time(self.finished_at),
             "cancel_requested": self.cancel_requested,
+            "attempts": self.attempts,
+            "stats": self.stats,
             "error": self.error,
         }
 

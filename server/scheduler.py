@@ -17,6 +17,7 @@ from typing import Any
 
 from runner import protocol
 from server.config import Settings
+from server.guards import MemoryGuard, memory_limit_mb
 from server.jobs import Job, JobStatus, JobTable
 from server.logs import log_event
 from server.supervisor import RunnerSupervisor
@@ -54,6 +55,15 @@ class JobScheduler:
             start_timeout_s=settings.child_start_timeout_s,
         )
         self.outcomes: collections.Counter[str] = collections.Counter()
+        self.memory = MemoryGuard(
+            lambda: self.supervisor.pid,
+            memory_limit_mb(settings.max_child_memory_mb),
+            settings.memory_poll_s,
+            self._memory_over_limit,
+        )
+        # Why the front is about to kill the child; read by the exit handler.
+        self._kill_cause: dict[str, str] | None = None
+        self._job_deadline: asyncio.TimerHandle | None = None
         self._wake = asyncio.Event()
         self._finished: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -66,6 +76,7 @@ class JobScheduler:
         self._tasks = [
             asyncio.create_task(self._dispatch_loop(), name="dispatch"),
             asyncio.create_task(self._expiry_loop(), name="expiry"),
+            asyncio.create_task(self.memory.run(), name="memory-guard"),
         ]
 
     @property
@@ -216,6 +227,10 @@ class JobScheduler:
             job.attempts += 1
             self.table.save(job)
             self.running = job
+            self.memory.reset_peak()
+            self._job_deadline = asyncio.get_running_loop().call_later(
+                self.settings.max_job_s, self._job_over_time, job.job_id
+            )
             log_event(
                 logger, "job.started", job_id=job.job_id,
                 child_pid=self.supervisor.pid, waited_s=job.started_at - job.submitted_at,
@@ -267,13 +282,39 @@ class JobScheduler:
 
     def _on_child_exit(self, cause: str) -> None:
         job = self.running
+        kill_cause, self._kill_cause = self._kill_cause, None
         if job is not None:
             if job.cancel_requested:
                 self._finish(job, JobStatus.CANCELLED)
+            elif kill_cause is not None:
+                self._finish(job, JobStatus.FAILED, kill_cause)
             else:
                 self._finish(job, JobStatus.FAILED, {"code": "child_died", "message": cause})
         self.outcomes["child_death"] += 1
         self._wake.set()
+
+    def _memory_over_limit(self, current_mb: float, peak_mb: float) -> None:
+        if self._kill_cause is not None:
+            return  # Already killing it.
+        limit = self.memory.limit_mb
+        message = (
+            f"the runner child used {current_mb:.0f} MiB (peak {peak_mb:.0f} MiB), "
+            f"over the limit of {limit} MiB; split the book, or raise "
+            "BOOKNLP_JOBS_MAX_CHILD_MEMORY_MB if the machine has the memory"
+        )
+        self._kill_cause = {"code": "memory_limit", "message": message}
+        self.supervisor.kill(f"memory {current_mb:.0f} MiB over limit {limit} MiB")
+
+    def _job_over_time(self, job_id: str) -> None:
+        if self.running is None or self.running.job_id != job_id:
+            return
+        limit = self.settings.max_job_s
+        message = (
+            f"the job ran longer than the limit of {limit:g} s and was stopped; "
+            "split the book, or raise BOOKNLP_JOBS_MAX_JOB_S"
+        )
+        self._kill_cause = {"code": "time_limit", "message": message}
+        self.supervisor.kill(f"job {job_id} over the time limit of {limit:g} s")
 
     def _kill_for_cancel(self, job_id: str) -> None:
         if self.running is not None and self.running.job_id == job_id:
@@ -286,12 +327,15 @@ class JobScheduler:
         self, job: Job, status: JobStatus, error: dict[str, str] | None = None
     ) -> None:
         job.status, job.finished_at, job.error = status, time.time(), error
-        self.table.save(job)
         if self.running is job:
+            job.stats["peak_child_mb"] = round(self.memory.peak_mb)
             self.running = None
-        if self._cancel_deadline is not None:
-            self._cancel_deadline.cancel()
-            self._cancel_deadline = None
+            for timer in (self._cancel_deadline, self._job_deadline):
+                if timer is not None:
+                    timer.cancel()
+            self._cancel_deadline = self._job_deadline = None
+        self.table.save(job)
+
         # The text is no longer needed; the result stays until the job expires.
         self.table.delete_files(job, keep_result=status is JobStatus.COMPLETED)
         self.outcomes[status.value] += 1
@@ -308,7 +352,13 @@ class JobScheduler:
             log_event(
                 logger, "job.completed", job_id=job.job_id, tokens=tokens,
                 seconds=ran_s, tokens_per_s=tokens / ran_s if ran_s > 0 else 0.0,
+                peak_child_mb=job.stats.get("peak_child_mb"),
             )  # fmt: skip
+            if "memory_retry" in job.stats:
+                log_event(
+                    logger, "job.memory_retry", logging.WARNING, job_id=job.job_id,
+                    detail=job.stats["memory_retry"],
+                )  # fmt: skip
         elif job.status is JobStatus.FAILED:
             error = job.error or {}
             log_event(

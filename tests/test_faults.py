@@ -86,3 +86,44 @@ async def test_lifecycle_events_are_logged(
         for line in lines
     )
     assert any(line.startswith(f"event=child.died pid={pid} ") for line in lines)
+
+
+async def test_memory_retry_with_half_batch(make_client: ClientFactory) -> None:
+    client = await make_client()
+    job = await submit_text(client, "#test-engine chunks=2 memory_error_batch_over=40\nb")
+    done = await wait_status(client, job["job_id"], {"completed", "failed"})
+    assert done["status"] == "completed"
+    assert "succeeded with batch size 32" in done["stats"]["memory_retry"]
+    result = await (await client.get(f"/v1/jobs/{job['job_id']}/result")).json()
+    assert result["run"]["batch_size"] == 32
+    follow = await submit_text(client, "#test-engine chunks=1\nnext")
+    await wait_status(client, follow["job_id"], {"completed"})
+    result = await (await client.get(f"/v1/jobs/{follow['job_id']}/result")).json()
+    assert result["run"]["batch_size"] == 64
+
+
+async def test_memory_limit_stops_child(make_client: ClientFactory) -> None:
+    client = await make_client(max_child_memory_mb=150, memory_poll_s=0.05)
+    pid = (await wait_ready(client))["child_pid"]
+    job = await submit_text(
+        client, "#test-engine allocate_mb=300 chunks=100 delay_s=0.05\nbig"
+    )
+    failed = await wait_status(client, job["job_id"], {"failed", "completed"})
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == "memory_limit"
+    assert "over the limit of 150 MiB" in failed["error"]["message"]
+    assert "peak" in failed["error"]["message"]
+    follow = await submit_text(client, "small book")
+    await wait_status(client, follow["job_id"], {"completed"}, 60.0)
+    assert (await wait_ready(client))["child_pid"] != pid
+
+
+async def test_time_limit_stops_job(make_client: ClientFactory) -> None:
+    client = await make_client(max_job_s=0.5)
+    job = await submit_text(client, "#test-engine chunks=100 delay_s=0.05\nlong")
+    failed = await wait_status(client, job["job_id"], {"failed", "completed"})
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == "time_limit"
+    assert "limit of 0.5 s" in failed["error"]["message"]
+    follow = await submit_text(client, "quick one")
+    await wait_status(client, follow["job_id"], {"completed"}, 60.0)

@@ -8,6 +8,8 @@ The first line of a text may hold directives that script the run, for example
 - ``kill_at``: SIGKILL this process at that chunk, as the OOM killer would.
 - ``raise_at``: raise RuntimeError at that chunk.
 - ``memory_error_at``: raise MemoryError at that chunk.
+- ``memory_error_batch_over``: raise MemoryError at the first chunk while the
+  batch size is above this, so that the child's retry with half the batch passes.
 - ``exit_at``: call ``sys.exit(3)`` at that chunk, as some libraries do.
 - ``allocate_mb``: hold that many MiB for the rest of the run.
 
@@ -43,6 +45,7 @@ def parse_directives(text: str) -> dict[str, float]:
 
 class ScriptedEngine(Engine):
     name = "test"
+    batch_size: int | None = 64
     STAGE_WEIGHTS = {"read": 1.0, "analyse": 8.0, "write": 1.0}
 
     def __init__(self) -> None:
@@ -74,6 +77,9 @@ class ScriptedEngine(Engine):
             held.append(bytearray(int(directives["allocate_mb"] * 1024 * 1024)))
         chunks = max(1, int(directives.get("chunks", 4)))
         for index in range(chunks):
+            over = directives.get("memory_error_batch_over")
+            if over is not None and (self.batch_size or 0) > over:
+                raise MemoryError(f"scripted MemoryError at batch size {self.batch_size}")
             _apply_fault(directives, index)
             time.sleep(directives.get("delay_s", 0.0))
             done = len(words) * (index + 1) // chunks
@@ -92,7 +98,8 @@ class ScriptedEngine(Engine):
                 for i, (word, start, end) in enumerate(words)
             ],
             **{name: [] for name in ALL_COMPONENTS if name != "tokens"},
-            "run": {"pid": os.getpid(), "started": started, "finished": time.time()},
+            "run": {"pid": os.getpid(), "started": started, "finished": time.time(),
+                    "batch_size": self.batch_size},
         }
         with open(job.result_path + ".part", "wb") as handle:
             handle.write(orjson.dumps(result))
