@@ -84,7 +84,7 @@ def main() -> int:
             "stop the other server", settings.host, settings.port, exc,
         )  # fmt: skip
         return 1
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError) as exc:
         logger.error("cannot start: %s", exc)
         return 1
     log_event(logger, "service.stopped")

@@ -11,6 +11,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
+from server.auth import KeyChecker, load_keys, make_auth_middleware
 from server.config import MEMORY_STATE, Settings
 from server.errors import json_errors
 from server.jobs import JobTable
@@ -21,9 +22,16 @@ from server.store import JobStore, SQLiteJobStore
 
 
 def create_app(settings: Settings) -> web.Application:
-    """Return the application; the runner child starts when the app starts."""
+    """Return the application; the runner child starts when the app starts.
+
+    Raises:
+        ValueError: the API key file cannot be read.
+    """
+    keys = load_keys(settings.api_keys, settings.api_keys_file)
+    checker = KeyChecker(keys, settings.protect_status)
     app = web.Application(
-        client_max_size=settings.max_body_bytes, middlewares=[json_errors]
+        client_max_size=settings.max_body_bytes,
+        middlewares=[json_errors, make_auth_middleware(checker)],
     )
     app[SETTINGS] = settings
     app[STARTED_AT] = time.time()

@@ -58,6 +58,12 @@ class Settings:
     # is stopped; the job then runs again after the restart.
     shutdown_grace_s: float = 30.0
     log_level: str = "INFO"
+    # API keys, comma-separated, and a file of one key per line; with neither,
+    # the API is open. Never logged.
+    api_keys: str = dataclasses.field(default="", repr=False)
+    api_keys_file: str = ""
+    # With keys set, whether /v1/ready and /metrics need a key too.
+    protect_status: bool = True
 
     def validate(self) -> None:
         """Raise ValueError naming the first setting that is out of range."""
@@ -89,13 +95,27 @@ class Settings:
         return {"engine": self.engine, "log_level": self.log_level}
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
 def _convert(field: dataclasses.Field[Any], raw: str) -> Any:
     kind = field.type if isinstance(field.type, str) else field.type.__name__
+    if kind == "bool":
+        if raw.strip().lower() in _TRUE + _FALSE:
+            return raw.strip().lower() in _TRUE
+        raise ValueError(raw)
     if kind.startswith("int"):
         return int(raw)
     if kind.startswith("float"):
         return float(raw)
     return raw
+
+
+def _default_text(field: dataclasses.Field[Any]) -> str:
+    if field.default is dataclasses.MISSING:
+        return repr(field.default_factory())  # type: ignore[misc]
+    return repr(field.default)
 
 
 def load_settings(
@@ -117,7 +137,7 @@ def load_settings(
             "--" + field.name.replace("_", "-"),
             dest=field.name,
             default=None,
-            help=f"default {field.default!r}; env {ENV_PREFIX}{field.name.upper()}",
+            help=f"default {_default_text(field)}; env {ENV_PREFIX}{field.name.upper()}",
         )
     flags = vars(parser.parse_args(argv))
 
@@ -135,7 +155,7 @@ def load_settings(
         except ValueError:
             raise ValueError(
                 f"{source}={raw!r} is not a valid {field.type}; "
-                f"give a number like {field.default!r}"
+                f"give a value like {_default_text(field)}"
             ) from None
     settings = Settings(**values)
     settings.validate()

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from runner.protocol import ENGINES
+from server.auth import OWNER_KEY
 from server.errors import ApiError, json_response
 from server.jobs import Job, JobStatus, is_job_id, new_job_id
 from server.keys import SCHEDULER, SETTINGS, STARTED_AT
@@ -17,6 +18,9 @@ from server.scheduler import JobScheduler, QueueFull
 from server.submission import Submission, count_tokens, parse_body
 
 routes = web.RouteTableDef()
+
+# What a client is told to wait while the service restarts.
+SHUTDOWN_RETRY_AFTER_S = 30
 
 
 def _scheduler(request: web.Request) -> JobScheduler:
@@ -26,6 +30,15 @@ def _scheduler(request: web.Request) -> JobScheduler:
 async def _read_submission(request: web.Request) -> tuple[Submission, int]:
     """Parse the request into a submission and count its tokens off the loop."""
     settings = request.app[SETTINGS]
+    declared = request.content_length
+    if declared is not None and declared > settings.max_body_bytes:
+        # Rejected from the header alone, before any of the body is read.
+        raise ApiError(
+            413, "body_too_large",
+            f"request body of {declared} bytes is larger than the limit of "
+            f"{settings.max_body_bytes} bytes; split the book or raise "
+            "BOOKNLP_JOBS_MAX_BODY_BYTES",
+        )  # fmt: skip
     body = await request.read()
     submission = parse_body(
         body, request.content_type, request.query, ENGINES[settings.engine]
@@ -45,6 +58,13 @@ def _check_token_limit(tokens: int, limit: int, hint: str) -> None:
 
 
 def _check_queue_space(scheduler: JobScheduler) -> None:
+    if not scheduler.accepting:
+        raise ApiError(
+            503, "shutting_down",
+            "the service is shutting down and takes no new jobs; retry once it "
+            "has restarted",
+            headers={"Retry-After": str(SHUTDOWN_RETRY_AFTER_S)},
+        )  # fmt: skip
     if len(scheduler.pending) >= scheduler.settings.max_queue:
         _raise_queue_full(QueueFull(scheduler.settings.max_queue, scheduler.retry_after_s()))
 
@@ -72,6 +92,7 @@ async def _enqueue(request: web.Request, submission: Submission, tokens: int) ->
         components=submission.components,
         model=submission.model,
         book_id=submission.book_id,
+        owner=request[OWNER_KEY],
     )
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, _write_text, job.text_path, submission.text)
@@ -98,7 +119,8 @@ def _find_job(request: web.Request) -> Job:
             "returned by POST /v1/jobs",
         )  # fmt: skip
     job = _scheduler(request).table.get(job_id)
-    if job is None:
+    # Another key's job is reported exactly like a job that does not exist.
+    if job is None or job.owner != request[OWNER_KEY]:
         raise ApiError(
             404, "job_not_found",
             f"job {job_id} does not exist or has expired; finished jobs are kept "
@@ -137,7 +159,8 @@ async def list_jobs(request: web.Request) -> web.Response:
     jobs = [
         _status_body(request, job)
         for job in _scheduler(request).table
-        if wanted is None or job.status.value == wanted
+        if (wanted is None or job.status.value == wanted)
+        and job.owner == request[OWNER_KEY]
     ]
     return json_response({"jobs": jobs, "count": len(jobs)})
 
@@ -151,7 +174,8 @@ async def job_stats(request: web.Request) -> web.Response:
         "queue": {
             "waiting": len(scheduler.pending),
             "limit": settings.max_queue,
-            "running": scheduler.running.job_id if scheduler.running else None,
+            "running": _visible_running_id(request, scheduler),
+            "busy": scheduler.running is not None,
         },
         "jobs": scheduler.table.counts(),
         "outcomes": dict(scheduler.outcomes),
@@ -170,6 +194,13 @@ async def job_stats(request: web.Request) -> web.Response:
         },
     }
     return json_response(body)
+
+
+def _visible_running_id(request: web.Request, scheduler: JobScheduler) -> str | None:
+    job = scheduler.running
+    if job is None or job.owner != request[OWNER_KEY]:
+        return None
+    return job.job_id
 
 
 @routes.get("/v1/jobs/{job_id}")
@@ -249,6 +280,16 @@ async def analyze(request: web.Request) -> web.StreamResponse:
     )
 
 
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    scheduler = _scheduler(request)
+    scheduler.update_gauges()
+    return web.Response(
+        body=scheduler.metrics.render(),
+        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+    )
+
+
 @routes.get("/v1/health")
 async def health(request: web.Request) -> web.Response:
     uptime_s = round(time.time() - request.app[STARTED_AT], 1)
@@ -267,3 +308,10 @@ async def ready(request: web.Request) -> web.Response:
     body = {"ready": True, **supervisor.ready_info, "child_pid": supervisor.pid}
     body.pop("pid", None)
     return json_response(body)
+
+
+@routes.get("/v1/openapi.json")
+async def openapi_description(request: web.Request) -> web.Response:
+    from server.openapi import build_openapi
+
+    return json_response(build_openapi(request.app[SETTINGS].engine))

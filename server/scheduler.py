@@ -17,9 +17,10 @@ from typing import Any
 
 from runner import protocol
 from server.config import Settings
-from server.guards import MemoryGuard, memory_limit_mb
+from server.guards import MIB, MemoryGuard, memory_limit_mb
 from server.jobs import Job, JobStatus, JobTable
 from server.logs import log_event
+from server.metrics import ServiceMetrics, restart_cause
 from server.supervisor import RunnerSupervisor
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class JobScheduler:
             start_timeout_s=settings.child_start_timeout_s,
         )
         self.outcomes: collections.Counter[str] = collections.Counter()
+        self.metrics = ServiceMetrics()
         self.memory = MemoryGuard(
             lambda: self.supervisor.pid,
             memory_limit_mb(settings.max_child_memory_mb),
@@ -152,6 +154,7 @@ class JobScheduler:
         self.table.add(job)
         self.pending.append(job.job_id)
         self._finished[job.job_id] = asyncio.Event()
+        self.metrics.jobs_submitted.inc()
         log_event(
             logger, "job.submitted", job_id=job.job_id, book_id=job.book_id,
             tokens=job.tokens_estimate, chars=job.chars, position=len(self.pending),
@@ -283,6 +286,8 @@ class JobScheduler:
     def _on_child_exit(self, cause: str) -> None:
         job = self.running
         kill_cause, self._kill_cause = self._kill_cause, None
+        code = kill_cause["code"] if kill_cause else None
+        self.metrics.child_restarts.labels(restart_cause(cause, code)).inc()
         if job is not None:
             if job.cancel_requested:
                 self._finish(job, JobStatus.CANCELLED)
@@ -318,10 +323,12 @@ class JobScheduler:
 
     def _kill_for_cancel(self, job_id: str) -> None:
         if self.running is not None and self.running.job_id == job_id:
-            self.supervisor.kill(
-                f"job {job_id} did not stop within {self.settings.cancel_grace_s} s "
+            reason = (
+                f"job {job_id} did not stop within {self.settings.cancel_grace_s:g} s "
                 "of its cancel"
             )
+            self._kill_cause = {"code": "cancel_timeout", "message": reason}
+            self.supervisor.kill(reason)
 
     def _finish(
         self, job: Job, status: JobStatus, error: dict[str, str] | None = None
@@ -339,11 +346,30 @@ class JobScheduler:
         # The text is no longer needed; the result stays until the job expires.
         self.table.delete_files(job, keep_result=status is JobStatus.COMPLETED)
         self.outcomes[status.value] += 1
+        self._count_outcome(job)
         self._log_outcome(job)
         event = self._finished.pop(job.job_id, None)
         if event is not None:
             event.set()
         self._wake.set()
+
+    def _count_outcome(self, job: Job) -> None:
+        outcome = job.status.value
+        self.metrics.jobs_finished.labels(outcome).inc()
+        if job.started_at is not None and job.finished_at is not None:
+            self.metrics.job_seconds.labels(outcome).observe(
+                job.finished_at - job.started_at
+            )
+        if job.status is JobStatus.COMPLETED:
+            self.metrics.tokens.inc(int(job.stats.get("tokens", 0)))
+
+    def update_gauges(self) -> None:
+        """Refresh the gauges that describe the present, before a scrape."""
+        self.metrics.queue_waiting.set(len(self.pending))
+        self.metrics.queue_running.set(1 if self.running else 0)
+        self.metrics.child_memory.set(self.memory.current_mb * MIB)
+        self.metrics.child_peak_memory.set(self.memory.peak_mb * MIB)
+        self.metrics.child_ready.set(1 if self.supervisor.ready else 0)
 
     def _log_outcome(self, job: Job) -> None:
         ran_s = (job.finished_at or 0.0) - (job.started_at or job.submitted_at)

@@ -15,11 +15,13 @@ from server.config import Settings
 ClientFactory = Callable[..., Awaitable[TestClient]]
 
 
-async def wait_ready(client: TestClient, timeout_s: float = 120.0) -> dict[str, Any]:
+async def wait_ready(
+    client: TestClient, timeout_s: float = 120.0, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Poll /v1/ready until the child has loaded its engine."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        response = await client.get("/v1/ready")
+        response = await client.get("/v1/ready", headers=headers)
         if response.status == 200:
             return await response.json()
         await asyncio.sleep(0.05)
@@ -27,13 +29,17 @@ async def wait_ready(client: TestClient, timeout_s: float = 120.0) -> dict[str, 
 
 
 async def wait_status(
-    client: TestClient, job_id: str, wanted: set[str], timeout_s: float = 60.0
+    client: TestClient,
+    job_id: str,
+    wanted: set[str],
+    timeout_s: float = 60.0,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Poll a job until its status is one of ``wanted``; return the status body."""
     deadline = time.monotonic() + timeout_s
     body: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        response = await client.get(f"/v1/jobs/{job_id}")
+        response = await client.get(f"/v1/jobs/{job_id}", headers=headers)
         body = await response.json()
         if body.get("status") in wanted:
             return body
@@ -66,7 +72,9 @@ def make_client(
         fields.update(overrides)
         client = await aiohttp_client(create_app(Settings(**fields)))
         if wait:
-            await wait_ready(client)
+            keys = [key.strip() for key in fields.get("api_keys", "").split(",")]
+            headers = {"X-API-Key": keys[0]} if keys[0] else None
+            await wait_ready(client, headers=headers)
         return client
 
     return factory

@@ -105,7 +105,7 @@ async def test_stats_counts_and_limits(make_client: ClientFactory) -> None:
     job = await submit_text(client, "one")
     await wait_status(client, job["job_id"], {"completed"})
     body = await (await client.get("/v1/jobs/stats")).json()
-    assert body["queue"] == {"waiting": 0, "limit": 7, "running": None}
+    assert body["queue"] == {"waiting": 0, "limit": 7, "running": None, "busy": False}
     assert body["jobs"]["completed"] == 1
     assert body["limits"]["max_tokens"] == 1_000_000
     assert body["child"]["ready"] is True

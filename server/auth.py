@@ -1,0 +1,134 @@
+"""Optional API keys, and which key owns which job.
+
+With no keys configured every request is let through and jobs have no owner.
+With keys, each request except the open paths must carry one, as
+``Authorization: Bearer KEY`` or ``X-API-Key: KEY``; a job belongs to the key
+that submitted it, and other keys get 404 for it, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+
+from aiohttp import web
+
+from server.errors import ApiError, Handler
+
+logger = logging.getLogger(__name__)
+
+# Paths that never need a key: liveness checks and the API description.
+OPEN_PATHS = frozenset({"/v1/health", "/v1/openapi.json"})
+# Paths that need a key only when protect_status is set.
+STATUS_PATHS = frozenset({"/v1/ready", "/metrics"})
+# Fingerprint of the key that made the request, None when keys are off.
+OWNER_KEY = web.RequestKey("owner", str | None)
+# Invalid keys are logged at most once per this many seconds, with a count, so
+# that a client guessing keys cannot flood the log.
+REJECT_LOG_INTERVAL_S = 60.0
+
+
+def fingerprint(key: str) -> str:
+    """Return a short, stable id for a key that reveals nothing about it."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def load_keys(inline: str, path: str) -> list[str]:
+    """Read keys from a comma-separated string and a file of one key per line.
+
+    Blank lines and lines starting with ``#`` in the file are skipped.
+
+    Raises:
+        ValueError: the file cannot be read; the message names it.
+    """
+    keys = [key.strip() for key in inline.split(",") if key.strip()]
+    if path:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                lines = [line.strip() for line in handle]
+        except OSError as exc:
+            raise ValueError(
+                f"cannot read the API key file {path!r}: {exc.strerror}; check "
+                "BOOKNLP_JOBS_API_KEYS_FILE"
+            ) from None
+        keys.extend(line for line in lines if line and not line.startswith("#"))
+    return keys
+
+
+class KeyChecker:
+    """Compare presented keys with the configured ones in constant time."""
+
+    def __init__(self, keys: list[str], protect_status: bool) -> None:
+        self._keys = [key.encode("utf-8") for key in keys]
+        self.protect_status = protect_status
+        self._rejected_since_log = 0
+        self._last_reject_log = float("-inf")
+
+    def log_rejection(self, request: web.Request) -> None:
+        self._rejected_since_log += 1
+        now = time.monotonic()
+        if now - self._last_reject_log < REJECT_LOG_INTERVAL_S:
+            return
+        logger.warning(
+            "rejected %d request(s) with an invalid API key; latest from %s for "
+            "%s %s", self._rejected_since_log, request.remote, request.method,
+            request.path,
+        )  # fmt: skip
+        self._rejected_since_log, self._last_reject_log = 0, now
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._keys)
+
+    def owner_of(self, presented: str) -> str | None:
+        """Return the key's fingerprint if it is configured, else None."""
+        candidate = presented.encode("utf-8")
+        matched = False
+        # Every key is compared, so the time taken does not reveal which matched.
+        for key in self._keys:
+            matched |= hmac.compare_digest(candidate, key)
+        return fingerprint(presented) if matched else None
+
+    def needs_key(self, path: str) -> bool:
+        if not self.enabled or path in OPEN_PATHS:
+            return False
+        return self.protect_status or path not in STATUS_PATHS
+
+
+def presented_key(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    api_key = request.headers.get("X-API-Key", "").strip()
+    return api_key or None
+
+
+def make_auth_middleware(checker: KeyChecker) -> web.Middleware:
+    @web.middleware
+    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        request[OWNER_KEY] = None
+        if not checker.needs_key(request.path):
+            return await handler(request)
+        key = presented_key(request)
+        challenge = {"WWW-Authenticate": 'Bearer realm="booknlp-jobs"'}
+        if key is None:
+            raise ApiError(
+                401, "unauthorized",
+                "missing API key; send it as 'Authorization: Bearer KEY' or "
+                "'X-API-Key: KEY'",
+                headers=challenge,
+            )  # fmt: skip
+        owner = checker.owner_of(key)
+        if owner is None:
+            checker.log_rejection(request)
+            raise ApiError(
+                401, "unauthorized", "the API key is not valid; check it with the "
+                "service's operator", headers=challenge,
+            )  # fmt: skip
+        request[OWNER_KEY] = owner
+        return await handler(request)
+
+    return authenticate

@@ -1,0 +1,98 @@
+"""Optional API keys: who may call what, and who sees which job."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from server.app import create_app
+from server.config import Settings
+from tests.conftest import ClientFactory, wait_status
+
+ALPHA = {"Authorization": "Bearer alpha-secret-key"}
+BETA = {"X-API-Key": "beta-secret-key"}
+KEYS = "alpha-secret-key, beta-secret-key"
+
+
+async def test_missing_key_is_401(make_client: ClientFactory) -> None:
+    client = await make_client(api_keys=KEYS, wait=False)
+    response = await client.post("/v1/jobs", json={"text": "a book"})
+    body = await response.json()
+    assert response.status == 401
+    assert body["error"]["code"] == "unauthorized"
+    assert "Authorization: Bearer" in body["error"]["message"]
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_wrong_key_is_401_and_not_logged(
+    make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = await make_client(api_keys=KEYS, wait=False)
+    response = await client.get("/v1/jobs", headers={"X-API-Key": "guessed-key"})
+    assert response.status == 401
+    assert "not valid" in (await response.json())["error"]["message"]
+    assert "guessed-key" not in caplog.text
+    assert "alpha-secret-key" not in caplog.text
+
+
+async def test_jobs_belong_to_their_key(make_client: ClientFactory) -> None:
+    client = await make_client(api_keys=KEYS)
+    response = await client.post("/v1/jobs", json={"text": "mine"}, headers=ALPHA)
+    assert response.status == 202
+    job_id = (await response.json())["job_id"]
+    body = await wait_status(client, job_id, {"completed"}, headers=ALPHA)
+    assert body["status"] == "completed"
+    for method, path in [
+        ("GET", f"/v1/jobs/{job_id}"),
+        ("GET", f"/v1/jobs/{job_id}/result"),
+        ("DELETE", f"/v1/jobs/{job_id}"),
+    ]:
+        other = await client.request(method, path, headers=BETA)
+        assert other.status == 404, (method, path)
+    listed = await (await client.get("/v1/jobs", headers=BETA)).json()
+    assert listed["count"] == 0
+    own = await (await client.get("/v1/jobs", headers=ALPHA)).json()
+    assert own["count"] == 1
+
+
+async def test_health_open_ready_protected(make_client: ClientFactory) -> None:
+    client = await make_client(api_keys=KEYS, wait=False)
+    assert (await client.get("/v1/health")).status == 200
+    assert (await client.get("/v1/ready")).status == 401
+    assert (await client.get("/v1/ready", headers=ALPHA)).status in (200, 503)
+
+
+async def test_status_paths_open_when_unprotected(make_client: ClientFactory) -> None:
+    client = await make_client(api_keys=KEYS, protect_status=False, wait=False)
+    assert (await client.get("/v1/ready")).status in (200, 503)
+    assert (await client.get("/v1/jobs")).status == 401
+
+
+async def test_keys_read_from_file(make_client: ClientFactory, tmp_path: Path) -> None:
+    key_file = tmp_path / "keys"
+    key_file.write_text("# operators\nfile-key-one\n\n  file-key-two  \n")
+    client = await make_client(api_keys_file=str(key_file), wait=False)
+    ok = await client.get("/v1/jobs", headers={"X-API-Key": "file-key-two"})
+    assert ok.status == 200
+    commented = await client.get("/v1/jobs", headers={"X-API-Key": "# operators"})
+    assert commented.status == 401
+
+
+def test_missing_key_file_names_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    with pytest.raises(ValueError, match="cannot read the API key file"):
+        create_app(
+            Settings(engine="test", state_dir=str(tmp_path), api_keys_file=str(missing))
+        )
+
+
+async def test_open_without_keys(make_client: ClientFactory) -> None:
+    client = await make_client()
+    response = await client.post("/v1/jobs", json={"text": "open service"})
+    assert response.status == 202
+    job = await response.json()
+    done = await wait_status(client, job["job_id"], {"completed"})
+    assert done["status"] == "completed"
