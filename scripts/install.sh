@@ -2,7 +2,7 @@
 # Create .venv beside this repository and install booknlp-jobs into it.
 #
 #   bash scripts/install.sh          the service, its engine and the spaCy model
-#   bash scripts/install.sh --test   the same plus pytest and pytest-aiohttp
+#   bash scripts/install.sh --test   the same plus the test tools (setup.cfg's test extra)
 #
 # torch is installed first so that the project's own "torch" requirement is
 # already met: a bare resolve of "torch" from PyPI pulls a CUDA build of several

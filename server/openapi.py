@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from runner.protocol import ALL_COMPONENTS, ENGINES, EngineSpec
-from server.auth import OPEN_PATHS
+from server.auth import OPEN_PATHS, STATUS_PATHS
 from server.jobs import JobStatus
 from server.submission import COMPONENT_ALIASES, MAX_BOOK_ID_CHARS, QUERY_FIELDS
 
@@ -25,12 +25,12 @@ JOB_ID_PATTERN = "^[0-9a-f]{32}$"
 # only white space, or contains NUL. This pattern is slightly stricter: it also
 # rejects a text whose only non-space characters are byte-order marks.
 TEXT_PATTERN = "^[^\\u0000]*[^\\s\\ufeff\\u0000][^\\u0000]*$"
-# book_id rejects C0 control characters and DEL.
+# parse_body rejects a book_id with C0 control characters or DEL.
 BOOK_ID_PATTERN = "^[^\\u0000-\\u001f\\u007f]*$"
 
 SUBMISSION_400_CODES = (
     "invalid_json", "invalid_field", "missing_field", "empty_text", "invalid_text",
-    "invalid_utf8", "invalid_option",
+    "invalid_utf8", "invalid_option", "invalid_body",
 )  # fmt: skip
 
 
@@ -47,8 +47,8 @@ def build_openapi(engine: str) -> Schema:
     return {
         "openapi": OPENAPI_VERSION,
         "info": _info(engine, spec),
-        # A key is needed only when the operator configured keys, so no key
-        # (the empty requirement) is also listed.
+        # Keys are required only when the operator configures them, so the empty
+        # requirement (no key) is listed too.
         "security": [{"bearerKey": []}, {"headerKey": []}, {}],
         "paths": _add_security(_paths()),
         "components": {
@@ -77,11 +77,18 @@ def _info(engine: str, spec: EngineSpec) -> Schema:
             "including the `NotFound` (404) and `MethodNotAllowed` (405) responses "
             "that aiohttp produces for unknown paths and methods, which are listed "
             "under `components.responses`. When the operator sets API keys, "
-            "every path except "
-            f"{', '.join(sorted(OPEN_PATHS))} needs one and answers 401 without "
-            "it; /v1/ready may be left open. HEAD is accepted on every GET path and "
-            "returns the GET headers without a body. The result endpoints serve a "
-            "file, so they also honour Range, If-Match and If-None-Match."
+            f"every path except {' and '.join(sorted(OPEN_PATHS))} requires one "
+            "and returns 401 without it, although the operator may leave "
+            f"{' and '.join(sorted(STATUS_PATHS))} open (protect_status). "
+            "HEAD is accepted on every GET path and returns the GET headers "
+            "without a body. A result is always sent whole with 200: Range and "
+            "conditional headers are ignored."
+            # NOTE: the exception below is a known gap, tested as a strict xfail
+            # in tests/test_fuzz.py.
+            " One kind of error is not JSON yet: a request that aiohttp's HTTP "
+            "parser rejects before routing (for example a request line over "
+            "8190 bytes, or an unsupported Content-Encoding) gets 400 with a "
+            "text/plain body."
         ),
     }
 
@@ -309,7 +316,8 @@ def _stats_schema() -> Schema:
         {
             "queue": queue,
             "jobs": counts_by_status,
-            # Outcomes are counted as they happen: job statuses and child_death.
+            # Keys are finished job statuses and child_death, each present once it
+            # has happened.
             "outcomes": {"type": "object", "additionalProperties": _count()},
             "child": child,
             "limits": limits,
@@ -505,11 +513,6 @@ def _headers() -> Schema:
             "description": "The Bearer challenge.",
             "required": True,
             "schema": {"type": "string", "pattern": "^Bearer "},
-        },
-        "ContentRange": {
-            "description": "The byte range sent, or `bytes */SIZE` for a 416.",
-            "required": True,
-            "schema": {"type": "string", "pattern": "^bytes "},
         },
     }
 
@@ -735,28 +738,8 @@ def _result_operation() -> Schema:
             "409": _error("The job failed or was cancelled.", "job_failed",
                           "job_cancelled"),
             "425": _error("The job is pending or running.", "job_not_finished"),
-            **_file_responses(),
         },
     }  # fmt: skip
-
-
-def _file_responses() -> Schema:
-    # aiohttp's FileResponse produces these outside the JSON error middleware, so
-    # they have no JSON body.
-    content_range = {"Content-Range": _ref("headers", "ContentRange")}
-    return {
-        "206": {
-            "description": "A byte range of the result, requested with Range; on "
-            "its own usually not valid JSON.",
-            "headers": content_range,
-        },
-        "304": {"description": "If-None-Match matched the ETag; no body."},
-        "412": {"description": "If-Match did not match the ETag; no body."},
-        "416": {
-            "description": "The Range lies outside the result; no body.",
-            "headers": content_range,
-        },
-    }
 
 
 def _health_operation() -> Schema:

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from runner.protocol import ENGINES
 from server.auth import OWNER_KEY
@@ -21,6 +22,7 @@ routes = web.RouteTableDef()
 
 # What a client is told to wait while the service restarts.
 SHUTDOWN_RETRY_AFTER_S = 30
+RESULT_BLOCK_BYTES = 256 * 1024
 
 
 def _scheduler(request: web.Request) -> JobScheduler:
@@ -39,7 +41,15 @@ async def _read_submission(request: web.Request) -> tuple[Submission, int]:
             f"{settings.max_body_bytes} bytes; split the book or raise "
             "BOOKNLP_JOBS_MAX_BODY_BYTES",
         )  # fmt: skip
-    body = await request.read()
+    try:
+        body = await request.read()
+    except RequestPayloadError as exc:
+        encoding = request.headers.get("Content-Encoding", "none")
+        raise ApiError(
+            400, "invalid_body",
+            f"request body could not be read with Content-Encoding {encoding!r} "
+            f"({exc}); send the text uncompressed or compress it correctly",
+        ) from None  # fmt: skip
     submission = parse_body(
         body, request.content_type, request.query, ENGINES[settings.engine]
     )
@@ -212,14 +222,30 @@ async def job_status(request: web.Request) -> web.Response:
 async def job_result(request: web.Request) -> web.StreamResponse:
     job = _find_job(request)
     _check_result_ready(request, job)
-    if not os.path.exists(job.result_path):
+    return await _stream_result(request, job)
+
+
+async def _stream_result(request: web.Request, job: Job) -> web.StreamResponse:
+    """Send the result file in blocks, so a large result never sits in memory.
+
+    Range and conditional headers are ignored: a result is always sent whole,
+    with 200, which keeps every error a JSON body.
+    """
+    try:
+        handle = open(job.result_path, "rb")
+    except FileNotFoundError:
         raise ApiError(
             404, "job_not_found", f"the result of job {job.job_id} has expired"
-        )
-    # FileResponse streams from disk, so a large result never sits in memory.
-    return web.FileResponse(
-        job.result_path, headers={"Content-Type": "application/json"}
-    )
+        ) from None
+    loop = asyncio.get_running_loop()
+    with handle:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.content_length = os.fstat(handle.fileno()).st_size
+        await response.prepare(request)
+        while block := await loop.run_in_executor(None, handle.read, RESULT_BLOCK_BYTES):
+            await response.write(block)
+        await response.write_eof()
+    return response
 
 
 def _check_result_ready(request: web.Request, job: Job) -> None:
@@ -275,9 +301,7 @@ async def analyze(request: web.Request) -> web.StreamResponse:
         body = _status_body(request, job)
         return json_response(body, 202, {"Location": location})
     _check_result_ready(request, job)
-    return web.FileResponse(
-        job.result_path, headers={"Content-Type": "application/json"}
-    )
+    return await _stream_result(request, job)
 
 
 @routes.get("/metrics")
