@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 
 def format_value(value: Any) -> str:
     """Render a value for a ``key=value`` log line, quoting text with spaces."""
@@ -34,6 +36,24 @@ def log_event(
     logger.log(level, "%s", " ".join(parts))
 
 
+class MalformedRequestFilter(logging.Filter):
+    """Shorten aiohttp's log of requests its HTTP parser rejects to one line.
+
+    aiohttp logs those at ERROR with a traceback, but the fault is the
+    client's, so the record becomes one WARNING line that names the error.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and isinstance(exc, HttpProcessingError):
+            original = record.getMessage()
+            record.msg = "%s: %s"
+            record.args = (original, str(exc).replace("\n", " "))
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def logging_config(level: str) -> dict[str, Any]:
     """Return a ``logging.config.dictConfig`` dict that logs to stderr."""
     return {
@@ -44,8 +64,13 @@ def logging_config(level: str) -> dict[str, Any]:
                 "format": "%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s"
             }
         },
+        "filters": {"malformed": {"()": MalformedRequestFilter}},
         "handlers": {
-            "stderr": {"class": "logging.StreamHandler", "formatter": "line"}
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "line",
+                "filters": ["malformed"],
+            }
         },
         "root": {"level": level.upper(), "handlers": ["stderr"]},
         # aiohttp's access log repeats what the job events say, once per poll.
