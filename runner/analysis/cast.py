@@ -1,0 +1,386 @@
+"""Build the characters of a book and attribute its quotes to them.
+
+The steps, each in its own module:
+
+1. Link pronouns to names and person noun phrases, knowing genders only from
+   honorifics and nouns (``pronouns``).
+2. Cluster the names, using those links as per-mention gender evidence
+   (``characters``).
+3. Link the pronouns again, now knowing each cluster's gender, and give every
+   pronoun its antecedent's character.
+4. Find each quote's speaking mention (``speakers``) and turn it into a
+   character: a pronoun becomes the most recent character of its gender, and a
+   speaking noun phrase with no name ("said her uncle") becomes a character of
+   its own, which other mentions of the same noun nearby join (``nominals``).
+
+Noun phrases that restate a name ("Cecily Harlow was their only daughter") join
+that name's character from step 2 on (``nominals``).
+
+Gender votes: one per pronoun linked to a character's mention, one per gendered
+honorific on its names, and one per gendered person noun ("uncle") among its
+mentions.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from collections import Counter
+from collections.abc import Sequence
+
+from runner.analysis.characters import (
+    PersonName,
+    cluster_names,
+    display_name,
+    gender_argmax,
+    parse_name,
+)
+from runner.analysis.entities import NOM, PER, PRON, PROP, Mention
+from runner.analysis.lexicon import PRONOUN_GENDER, THEY, honorific_gender
+from runner.analysis.nominals import attach_unnamed, equate_nominals, nearest_anchor
+from runner.analysis.pronouns import link_pronouns
+from runner.analysis.speakers import QuoteTokens, attribute_speakers
+from runner.analysis.token_table import TokenTable
+
+# A cluster's gender steers the second pronoun pass only when at least this many
+# votes agree at this share or more.
+MIN_GENDER_EVIDENCE = 2
+MIN_GENDER_SHARE = 0.7
+# How far back (in tokens) a speaking pronoun looks for a character of its gender.
+MAX_PRONOUN_SPEAKER_DISTANCE = 400
+
+
+@dataclasses.dataclass(slots=True)
+class Character:
+    """A character: its mentions (indices into the mention list) and gender votes.
+
+    ``votes`` contains all gender votes, and ``stated`` only those from honorifics
+    and person nouns, which state a gender where a pronoun link only guesses one.
+    """
+
+    character_id: int
+    mentions: list[int] = dataclasses.field(default_factory=list)
+    votes: Counter[str] = dataclasses.field(default_factory=Counter)
+    stated: Counter[str] = dataclasses.field(default_factory=Counter)
+    name: str = ""
+    names: Counter[str] = dataclasses.field(default_factory=Counter)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Speaker:
+    """The character speaking a quote, and the token of the mention naming it."""
+
+    character_id: int | None
+    token: int | None
+
+
+@dataclasses.dataclass(slots=True)
+class Cast:
+    """Characters sorted by mention count (ids are their ranks) and quote speakers."""
+
+    characters: list[Character]
+    speakers: list[Speaker]
+
+
+def build_cast(
+    mentions: list[Mention],
+    quotes: Sequence[QuoteTokens],
+    tokens: TokenTable,
+    text: str,
+) -> Cast:
+    """Cluster characters, attribute ``quotes`` and set ``Mention.character``.
+
+    ``mentions`` must be sorted by start token and have ``in_quote`` set; ``text``
+    is the text the token offsets index.
+    """
+    return _CastBuilder(mentions, quotes, tokens, text).build()
+
+
+class _CastBuilder:
+    def __init__(
+        self,
+        mentions: list[Mention],
+        quotes: Sequence[QuoteTokens],
+        tokens: TokenTable,
+        text: str,
+    ) -> None:
+        self.mentions = mentions
+        self.quotes = quotes
+        self.tokens = tokens
+        self.equal = equate_nominals(
+            mentions,
+            tokens,
+            lambda token: text[tokens.start[token] : tokens.end[token]],
+        )
+        self.characters: list[Character] = []
+        self.starts = [mention.start for mention in mentions]
+        # (start token, character) of noun phrases with a character, per noun.
+        self.nominal_anchors: dict[str, list[tuple[int, int]]] = {}
+
+    def build(self) -> Cast:
+        first_links = link_pronouns(self.mentions, self.tokens, lambda m: m.gender)
+        self._cluster_names(first_links)
+        links = link_pronouns(self.mentions, self.tokens, self._steering_gender)
+        self._assign_pronouns(links)
+        self._recount_votes(links)
+        speakers = self._attribute()
+        self._fill_alternating_turns(speakers)
+        attach_unnamed(self.mentions)
+        self._assign_pronouns(links)
+        self._recount_votes(links)
+        return self._finish(speakers)
+
+    # Names.
+
+    def _cluster_names(self, links: dict[int, int]) -> None:
+        # Only subject pronouns vote here: "he said" after a name is reliable
+        # evidence, while a possessive or object pronoun often means someone else.
+        votes = self._votes_per_mention(links, subjects_only=True)
+        parsed: list[tuple[int, PersonName]] = []
+        for index, mention in enumerate(self.mentions):
+            if mention.kind == PROP and mention.category == PER:
+                name = parse_name(mention.words)
+                if name is not None:
+                    parsed.append((index, name))
+        words = {part for _index, name in parsed for part in name.parts}
+        parsed = [(i, name) for i, name in parsed if not _is_family_name(name, words)]
+        named = [index for index, _name in parsed]
+        names = [name for _index, name in parsed]
+        clusters = cluster_names(
+            names, [votes.get(index, Counter()) for index in named]
+        )
+        for index, cluster in zip(named, clusters):
+            while cluster >= len(self.characters):
+                self.characters.append(Character(len(self.characters)))
+            self.mentions[index].character = cluster
+        for nominal, restated in self.equal.items():
+            self.mentions[nominal].character = self.mentions[restated].character
+        self._recount_votes(links)
+
+    def _votes_per_mention(
+        self, links: dict[int, int], subjects_only: bool
+    ) -> dict[int, Counter[str]]:
+        """Return each name's gender votes from pronouns and restating noun phrases."""
+        votes: dict[int, Counter[str]] = {}
+        for pronoun, antecedent in links.items():
+            head = self.mentions[pronoun].head
+            if subjects_only and self.tokens.dep_of(head) not in ("nsubj", "nsubjpass"):
+                continue
+            label = PRONOUN_GENDER[self.mentions[pronoun].key]
+            target = self.equal.get(antecedent, antecedent)
+            votes.setdefault(target, Counter())[label] += 1
+        for nominal, name in self.equal.items():
+            gender = self.mentions[nominal].gender
+            if gender is not None:
+                votes.setdefault(name, Counter())[gender] += 1
+        return votes
+
+    def _steering_gender(self, mention: Mention) -> str | None:
+        if mention.gender is not None or mention.character is None:
+            return mention.gender
+        character = self.characters[mention.character]
+        stated = gender_argmax(character.stated)
+        if stated is not None:
+            return stated
+        votes = character.votes
+        total = sum(votes.values())
+        best = gender_argmax(votes)
+        if best is None or total < MIN_GENDER_EVIDENCE:
+            return None
+        return best if votes[best] / total >= MIN_GENDER_SHARE else None
+
+    def _recount_votes(self, links: dict[int, int]) -> None:
+        for character in self.characters:
+            character.mentions.clear()
+            character.votes.clear()
+            character.stated.clear()
+        for index, mention in enumerate(self.mentions):
+            if mention.character is None:
+                continue
+            character = self.characters[mention.character]
+            character.mentions.append(index)
+            if mention.kind == PROP:
+                name = parse_name(mention.words)
+                gender = (
+                    honorific_gender(name.honorific)
+                    if name and name.honorific
+                    else None
+                )
+                if gender is not None:
+                    character.stated[gender] += 1
+            elif mention.kind == NOM and mention.gender is not None:
+                character.stated[mention.gender] += 1
+        for character in self.characters:
+            character.votes.update(character.stated)
+        for pronoun, antecedent in links.items():
+            owner = self.mentions[antecedent].character
+            if owner is not None:
+                label = PRONOUN_GENDER[self.mentions[pronoun].key]
+                self.characters[owner].votes[label] += 1
+
+    def _assign_pronouns(self, links: dict[int, int]) -> None:
+        for pronoun, antecedent in links.items():
+            self.mentions[pronoun].character = self.mentions[antecedent].character
+
+    # Speakers.
+
+    def _attribute(self) -> list[Speaker]:
+        for mention in self.mentions:
+            if mention.kind == NOM and mention.character is not None:
+                anchors = self.nominal_anchors.setdefault(mention.key, [])
+                anchors.append((mention.start, mention.character))
+        speakers = []
+        for attribution in attribute_speakers(self.quotes, self.mentions, self.tokens):
+            if attribution.mention is None:
+                speakers.append(Speaker(None, None))
+                continue
+            mention = self.mentions[attribution.mention]
+            character = self._speaking_character(mention)
+            token = mention.head if character is not None else None
+            speakers.append(Speaker(character, token))
+        return speakers
+
+    def _fill_alternating_turns(self, speakers: list[Speaker]) -> None:
+        """Attribute untagged turns of a two-person exchange.
+
+        A run of consecutive paragraphs that open with quotes is a dialogue. A
+        quote that opens its paragraph and has no speaker takes the other
+        participant: the most recent speaker of the run who is not the previous
+        paragraph's speaker. When the previous paragraph's speaker is unknown, it
+        takes the speaker from two paragraphs back (A, ?, A).
+        """
+        by_paragraph: dict[int, int | None] = {}
+        run: list[int] = []
+        for index, quote in enumerate(self.quotes):
+            paragraph = quote.first_paragraph
+            opens = self._opens_paragraph(quote)
+            if opens and paragraph - 1 not in by_paragraph:
+                run = []
+            if speakers[index].character_id is None and opens:
+                filled = self._other_participant(paragraph, by_paragraph, run)
+                if filled is not None:
+                    speakers[index] = Speaker(filled, None)
+            speaker = speakers[index].character_id
+            if opens:
+                by_paragraph[paragraph] = speaker
+            if speaker is not None and (not run or run[-1] != speaker):
+                run.append(speaker)
+
+    @staticmethod
+    def _other_participant(
+        paragraph: int, by_paragraph: dict[int, int | None], run: list[int]
+    ) -> int | None:
+        if paragraph - 1 not in by_paragraph:
+            return None
+        previous = by_paragraph[paragraph - 1]
+        if previous is None:
+            return by_paragraph.get(paragraph - 2)
+        for speaker in reversed(run):
+            if speaker != previous:
+                return speaker
+        return None
+
+    def _opens_paragraph(self, quote: QuoteTokens) -> bool:
+        start = quote.start_token
+        return (
+            start == 0 or self.tokens.paragraph_of(start - 1) != quote.first_paragraph
+        )
+
+    def _speaking_character(self, mention: Mention) -> int | None:
+        if mention.kind == PRON:
+            return self._recent_character(mention)
+        if mention.character is None and mention.kind == NOM:
+            anchors = self.nominal_anchors.setdefault(mention.key, [])
+            found = nearest_anchor(anchors, mention.start)
+            if found is None:
+                found = self._new_character()
+                if mention.gender is not None:
+                    self.characters[found].votes[mention.gender] += 1
+            mention.character = found
+            bisect.insort(anchors, (mention.start, found))
+        return mention.character
+
+    def _recent_character(self, pronoun: Mention) -> int | None:
+        """Return the most recent character of the pronoun's gender in narration."""
+        wanted = PRONOUN_GENDER[pronoun.key]
+        if wanted == THEY:
+            return None
+        fallback = None
+        floor = pronoun.start - MAX_PRONOUN_SPEAKER_DISTANCE
+        position = bisect.bisect_left(self.starts, pronoun.start)
+        for index in range(position - 1, -1, -1):
+            mention = self.mentions[index]
+            if mention.start < floor:
+                break
+            if mention.kind == PRON or mention.in_quote or mention.character is None:
+                continue
+            gender = gender_argmax(self.characters[mention.character].votes)
+            if gender == wanted:
+                return mention.character
+            if gender is None and fallback is None:
+                fallback = mention.character
+        return fallback
+
+    def _new_character(self) -> int:
+        character = Character(len(self.characters))
+        self.characters.append(character)
+        return character.character_id
+
+    # Output.
+
+    def _finish(self, speakers: list[Speaker]) -> Cast:
+        kept = [character for character in self.characters if character.mentions]
+        kept.sort(key=lambda c: (-len(c.mentions), c.mentions[0]))
+        new_id = {character.character_id: rank for rank, character in enumerate(kept)}
+        for rank, character in enumerate(kept):
+            character.character_id = rank
+            character.names, nominal = self._names_of(character)
+            character.name = _choose_name(character.names, nominal)
+        for mention in self.mentions:
+            if mention.character is not None:
+                mention.character = new_id.get(mention.character)
+        renamed = [
+            Speaker(new_id.get(s.character_id), s.token)
+            if s.character_id is not None
+            else s
+            for s in speakers
+        ]
+        return Cast(kept, renamed)
+
+    def _names_of(self, character: Character) -> tuple[Counter[str], bool]:
+        """Return the character's name forms, and True if they are noun phrases."""
+        proper = Counter(
+            " ".join(self.mentions[i].words)
+            for i in character.mentions
+            if self.mentions[i].kind == PROP
+        )
+        if proper:
+            return proper, False
+        nominal = Counter(
+            " ".join(self.mentions[i].words).lower()
+            for i in character.mentions
+            if self.mentions[i].kind == NOM
+        )
+        return nominal, True
+
+
+def _is_family_name(name: PersonName, words: set[str]) -> bool:
+    """Return True for a plural surname ("the Lucases", "Miss Bennets").
+
+    Such a mention names a family, not one character, so it gets no character.
+    """
+    if len(name.parts) != 1:
+        return False
+    word = name.parts[0]
+    if not word.endswith("s"):
+        return False
+    return word[:-1] in words or (word.endswith("es") and word[:-2] in words)
+
+
+def _choose_name(forms: Counter[str], nominal: bool) -> str:
+    """Name a character by its names, or by its commonest, shortest noun phrase."""
+    if not forms:
+        return ""
+    if not nominal:
+        return display_name(forms)
+    return min(forms, key=lambda form: (-forms[form], len(form), form))

@@ -1,0 +1,361 @@
+"""Cluster person names into characters and summarise their gender.
+
+Each PER name is read as an optional honorific plus name parts, and gets a key:
+
+- a full name (two or more parts: ``Fitzwilliam Darcy``, ``Mr. Fitzwilliam
+  Darcy``) is keyed by given name and surname;
+- an honorific with one part is a surname (``Mr. Darcy``, keyed by the
+  honorific's class: male, married female, unmarried female or the neutral
+  honorific itself) or a given name (``Lady Catherine``, ``Master Colin``), decided
+  by what the book's full names show;
+- a bare word is a given name when some full name starts with it, a surname when
+  some full or honorific name ends with it, else a given name of its own.
+
+Keys then merge: an honorific surname joins the only full name with that surname
+whose gender does not contradict it (``Miss Harlow`` joins ``Cecily Harlow``, but
+``Mr. Harlow`` does not), and a given name joins the most frequent full name
+starting with it. ``Mrs. X`` joins a full name only if that full name was itself
+written with ``Mrs.``: a married woman and a daughter share the surname. A bare
+surname (``Harlow``, ``Bennet``) is resolved one mention at a time: to the
+candidate whose gender fits the pronouns that refer to that mention, else to the
+most frequent candidate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from runner.analysis.lexicon import (
+    FEMALE_HONORIFICS,
+    GENDER_LABELS,
+    GIVEN_NAME_DEFAULT,
+    GIVEN_NAME_GENDER,
+    GIVEN_NAME_HONORIFICS,
+    HE,
+    HONORIFICS,
+    MALE_HONORIFICS,
+    MARRIED_FEMALE_HONORIFICS,
+    NAME_PARTICLES,
+    SHE,
+    canonical_given_name,
+    honorific_gender,
+    honorific_key,
+)
+
+Key = tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PersonName:
+    """A person's name split into an honorific key and the name parts as written."""
+
+    honorific: str | None
+    parts: tuple[str, ...]
+
+
+def parse_name(words: Sequence[str]) -> PersonName | None:
+    """Split a PER span's words into honorific and name parts; None if no name."""
+    cleaned = [word for word in words if any(char.isalpha() for char in word)]
+    cleaned = [word for word in cleaned if word not in {"'s", "’s"}]
+    honorific = None
+    index = 0
+    while index < len(cleaned) - 1 and honorific_key(cleaned[index]) in HONORIFICS:
+        if honorific is None:
+            honorific = honorific_key(cleaned[index])
+        index += 1
+    parts = tuple(cleaned[index:])
+    if not parts or (
+        honorific is None and honorific_key(parts[0]) in HONORIFICS and len(parts) == 1
+    ):
+        return None
+    return PersonName(honorific, parts)
+
+
+def _given_and_surname(parts: tuple[str, ...]) -> tuple[str, str]:
+    surname_parts = [part for part in parts[1:] if part.lower() not in NAME_PARTICLES]
+    surname = surname_parts[-1] if surname_parts else parts[-1]
+    return canonical_given_name(parts[0]), surname.lower()
+
+
+def _surname_class(honorific: str) -> str:
+    if honorific in MALE_HONORIFICS:
+        return "male"
+    if honorific in MARRIED_FEMALE_HONORIFICS or honorific == "lady":
+        return "married"
+    if honorific in FEMALE_HONORIFICS:
+        return "unmarried"
+    return "title:" + honorific
+
+
+def gender_argmax(votes: Counter[str]) -> str | None:
+    """Return the label with most votes, or None without votes or on a tie."""
+    ranked = votes.most_common(2)
+    if not ranked or ranked[0][1] == 0:
+        return None
+    if len(ranked) > 1 and ranked[1][1] == ranked[0][1]:
+        return None
+    return ranked[0][0]
+
+
+def gender_summary(votes: Counter[str]) -> dict[str, Any]:
+    """Return ``{"argmax", "inference", "evidence"}`` for a character's votes."""
+    evidence = sum(votes[label] for label in GENDER_LABELS)
+    if evidence == 0:
+        return {"argmax": None, "inference": {}, "evidence": 0}
+    inference = {label: round(votes[label] / evidence, 3) for label in GENDER_LABELS}
+    return {
+        "argmax": gender_argmax(votes),
+        "inference": inference,
+        "evidence": evidence,
+    }
+
+
+def display_name(forms: Counter[str]) -> str:
+    """Pick a character's name: its most frequent full name, else its commonest form.
+
+    A full name without an honorific ("Elizabeth Bennet") beats one with it
+    ("Miss Elizabeth Bennet"). Ties go to the longer form, then to the
+    alphabetically first.
+    """
+    plain = Counter(
+        {form: n for form, n in forms.items() if _full_form(form) == "plain"}
+    )
+    titled = Counter(
+        {form: n for form, n in forms.items() if _full_form(form) == "titled"}
+    )
+    pool = plain or titled or forms
+    return min(pool, key=lambda form: (-pool[form], -len(form), form))
+
+
+def _full_form(form: str) -> str | None:
+    """Return "plain" or "titled" for a full name without or with an honorific.
+
+    Returns None for a name of one part.
+    """
+    name = parse_name(form.split())
+    if name is None or len(name.parts) < 2:
+        return None
+    return "titled" if name.honorific else "plain"
+
+
+class _Forest:
+    """Union-find over keys that also sums each tree's gender votes and counts.
+
+    ``prior`` contains votes from given names (``GIVEN_NAME_GENDER``), which decide
+    a tree's gender only when the text gives it no votes.
+    """
+
+    def __init__(self) -> None:
+        self.parent: dict[Key, Key] = {}
+        self.votes: dict[Key, Counter[str]] = {}
+        self.prior: dict[Key, Counter[str]] = {}
+        self.count: Counter[Key] = Counter()
+
+    def add(self, key: Key, votes: Counter[str]) -> None:
+        if key not in self.parent:
+            self.parent[key] = key
+            self.votes[key] = Counter()
+            self.prior[key] = Counter()
+            given_gender = (
+                GIVEN_NAME_GENDER.get(key[1]) if key[0] != "surname" else None
+            )
+            if given_gender is not None:
+                self.prior[key][given_gender] += 1
+        root = self.find(key)
+        self.votes[root].update(votes)
+        self.count[root] += 1
+
+    def find(self, key: Key) -> Key:
+        while self.parent[key] != key:
+            self.parent[key] = self.parent[self.parent[key]]
+            key = self.parent[key]
+        return key
+
+    def union(self, keep: Key, other: Key) -> None:
+        keep, other = self.find(keep), self.find(other)
+        if keep == other:
+            return
+        self.parent[other] = keep
+        self.votes[keep].update(self.votes.pop(other))
+        self.prior[keep].update(self.prior.pop(other))
+        self.count[keep] += self.count.pop(other)
+
+    def gender(self, key: Key) -> str | None:
+        root = self.find(key)
+        if sum(self.votes[root].values()):
+            return gender_argmax(self.votes[root])
+        return gender_argmax(self.prior[root])
+
+
+def cluster_names(
+    names: Sequence[PersonName], votes: Sequence[Counter[str]]
+) -> list[int]:
+    """Return a cluster number for each name, numbered by first appearance.
+
+    Args:
+        names: the parsed names, in text order.
+        votes: for each name, the gender labels of the pronouns that refer to it
+            (see ``runner.analysis.pronouns``). Honorific votes are added here.
+    """
+    return _NameClusterer(names, votes).run()
+
+
+class _NameClusterer:
+    def __init__(
+        self, names: Sequence[PersonName], votes: Sequence[Counter[str]]
+    ) -> None:
+        self.names = names
+        self.votes = [
+            self._with_honorific(name, vote) for name, vote in zip(names, votes)
+        ]
+        self.forest = _Forest()
+        self.keys: list[Key | None] = [None] * len(names)
+        # How many full-name mentions use a word as given name or as surname.
+        self.given_names: Counter[str] = Counter()
+        self.full_surnames: Counter[str] = Counter()
+        self.married_full: set[Key] = set()
+
+    @staticmethod
+    def _with_honorific(name: PersonName, votes: Counter[str]) -> Counter[str]:
+        combined = Counter(votes)
+        gender = honorific_gender(name.honorific) if name.honorific else None
+        if gender is not None:
+            combined[gender] += 1
+        return combined
+
+    def run(self) -> list[int]:
+        self._key_full_names()
+        self._key_honorific_names()
+        self._key_bare_names()
+        self._merge_surnames()
+        self._merge_given_names()
+        roots = [self._resolve(i) for i in range(len(self.names))]
+        numbering: dict[Key, int] = {}
+        return [numbering.setdefault(root, len(numbering)) for root in roots]
+
+    def _key(self, i: int, key: Key) -> None:
+        self.keys[i] = key
+        self.forest.add(key, self.votes[i])
+
+    def _key_full_names(self) -> None:
+        for i, name in enumerate(self.names):
+            if len(name.parts) < 2:
+                continue
+            given, surname = _given_and_surname(name.parts)
+            key = ("full", given, surname)
+            self.given_names[given] += 1
+            self.full_surnames[surname] += 1
+            if name.honorific in MARRIED_FEMALE_HONORIFICS:
+                self.married_full.add(key)
+            self._key(i, key)
+
+    def _key_honorific_names(self) -> None:
+        for i, name in enumerate(self.names):
+            if len(name.parts) != 1 or name.honorific is None:
+                continue
+            word = name.parts[0]
+            if self._honorific_takes_given_name(name.honorific, word):
+                self._key(i, ("given", canonical_given_name(word)))
+            else:
+                self._key(i, ("surname", _surname_class(name.honorific), word.lower()))
+
+    def _honorific_takes_given_name(self, honorific: str, word: str) -> bool:
+        """Decide "Lady Catherine" (given name) against "Lady Lucas" (surname).
+
+        The book's full names decide, by how often the word is a given name or a
+        surname in them. A word in no full name follows the honorific's usual use.
+        """
+        if honorific not in GIVEN_NAME_HONORIFICS:
+            return False
+        as_given = self.given_names[canonical_given_name(word)]
+        as_surname = self.full_surnames[word.lower()]
+        if as_given or as_surname:
+            return as_given >= as_surname
+        return honorific in GIVEN_NAME_DEFAULT
+
+    def _key_bare_names(self) -> None:
+        surnames = Counter(self.full_surnames)
+        for key in self._keys_of("surname"):
+            surnames[key[2]] += self.forest.count[self.forest.find(key)]
+        for i, name in enumerate(self.names):
+            if len(name.parts) != 1 or name.honorific is not None:
+                continue
+            word = name.parts[0]
+            given = canonical_given_name(word)
+            if surnames[word.lower()] > self.given_names[given]:
+                continue  # a bare surname, resolved per mention in _resolve
+            self._key(i, ("given", given))
+
+    def _keys_of(self, kind: str) -> list[Key]:
+        return [key for key in self.forest.parent if key[0] == kind]
+
+    def _full_roots(self, position: int, value: str) -> list[Key]:
+        roots = {
+            self.forest.find(key)
+            for key in self._keys_of("full")
+            if key[position] == value
+        }
+        return sorted(roots)
+
+    def _merge_surnames(self) -> None:
+        order = {"male": 0, "unmarried": 2, "married": 3}
+        surname_keys = sorted(
+            self._keys_of("surname"), key=lambda key: (order.get(key[1], 1), key)
+        )
+        for key in surname_keys:
+            candidates = [
+                root
+                for root in self._full_roots(2, key[2])
+                if self._surname_fits(key, root)
+            ]
+            if len(candidates) > 1:
+                # Several full names fit; one whose gender is known to match wins.
+                wanted = self.forest.gender(key)
+                candidates = [
+                    root for root in candidates if self.forest.gender(root) == wanted
+                ]
+            if len(candidates) == 1:
+                self.forest.union(candidates[0], key)
+
+    def _surname_fits(self, key: Key, root: Key) -> bool:
+        gender = self.forest.gender(root)
+        if key[1] == "male":
+            return gender != SHE
+        if key[1] == "unmarried":
+            return gender != HE
+        if key[1] == "married":
+            return any(self.forest.find(full) == root for full in self.married_full)
+        own = self.forest.gender(key)
+        return own is None or gender is None or own == gender
+
+    def _merge_given_names(self) -> None:
+        for key in sorted(self._keys_of("given")):
+            own = self.forest.gender(key)
+            candidates = [
+                root
+                for root in self._full_roots(1, key[1])
+                if own is None or self.forest.gender(root) in (None, own)
+            ]
+            if candidates:
+                # NOTE: all bare uses of a given name join one full name, so two
+                # people who share it ("Mary" Bennet and "Mary King") merge.
+                best = max(candidates, key=lambda root: self.forest.count[root])
+                self.forest.union(best, key)
+
+    def _resolve(self, i: int) -> Key:
+        key = self.keys[i]
+        if key is not None:
+            return self.forest.find(key)
+        surname = self.names[i].parts[0].lower()
+        candidates = {
+            self.forest.find(other)
+            for other in self.forest.parent
+            if other[0] in ("full", "surname") and other[-1] == surname
+        }
+        ranked = sorted(candidates, key=lambda root: (-self.forest.count[root], root))
+        wanted = gender_argmax(self.votes[i])
+        fitting = [root for root in ranked if self.forest.gender(root) == wanted]
+        return (fitting or ranked)[0] if wanted else ranked[0]

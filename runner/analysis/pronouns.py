@@ -1,0 +1,155 @@
+"""Link third-person pronouns to the person mention they most likely refer to.
+
+A simple, deterministic heuristic, used for referential gender and for giving
+pronoun mentions a character. A pronoun refers to the nearest earlier name or
+person noun phrase that
+
+- lies no more than ``MAX_SENTENCES_BACK`` sentences back, in the same or the
+  previous paragraph;
+- is on the same side of the quotation marks (both narration or both speech);
+- does not contradict the pronoun's gender, as far as the candidate's gender is
+  known (from an honorific, a person noun, a common given name, or the caller's
+  cluster genders);
+- is not the subject of the verb that governs a non-reflexive object pronoun
+  ("Mrs. Harlow smiled at him" cannot mean herself).
+
+``they``/``them``/``their`` link only when exactly one name is in reach and no
+plural noun or coordination lies between, since they usually refer to a group.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Sequence
+
+from runner.analysis.entities import PER, PRON, PROP, Mention
+from runner.analysis.lexicon import PRONOUN_GENDER, REFLEXIVE_PRONOUNS, THEY
+from runner.analysis.token_table import TokenTable
+
+MAX_SENTENCES_BACK = 2
+
+_OBJECT_DEPS = frozenset({"dobj", "pobj", "dative", "iobj", "obj"})
+_SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
+_PLURAL_TAGS = frozenset({"NNS", "NNPS"})
+# Candidates examined per pronoun at most, which bounds the work per pronoun. The
+# sentence window usually ends the search well before.
+_MAX_LOOKBACK = 50
+
+GenderOf = Callable[[Mention], str | None]
+
+
+def link_pronouns(
+    mentions: Sequence[Mention], tokens: TokenTable, gender_of: GenderOf
+) -> dict[int, int]:
+    """Return ``{pronoun mention index: antecedent mention index}``.
+
+    Args:
+        mentions: all mentions, sorted by start token.
+        tokens: the document's token table.
+        gender_of: the gender label a candidate antecedent is known to have.
+    """
+    candidates = [
+        index
+        for index, mention in enumerate(mentions)
+        if mention.kind != PRON and mention.category == PER
+    ]
+    # Sorted by end token, so that a bisect finds the mentions that end before a
+    # pronoun even when a name sits inside a noun phrase ("Harlow's wife").
+    candidates.sort(key=lambda index: mentions[index].end)
+    candidate_ends = [mentions[index].end for index in candidates]
+    links: dict[int, int] = {}
+    for index, pronoun in enumerate(mentions):
+        if pronoun.kind != PRON:
+            continue
+        position = bisect.bisect_left(candidate_ends, pronoun.start)
+        reachable = _reachable(mentions, candidates, position, pronoun, tokens)
+        if PRONOUN_GENDER[pronoun.key] == THEY:
+            found = _plural_antecedent(mentions, reachable, pronoun, tokens)
+        else:
+            found = _singular_antecedent(
+                mentions, reachable, pronoun, tokens, gender_of
+            )
+        if found is not None:
+            links[index] = found
+    return links
+
+
+def _reachable(
+    mentions: Sequence[Mention],
+    candidates: Sequence[int],
+    position: int,
+    pronoun: Mention,
+    tokens: TokenTable,
+) -> list[int]:
+    """Return the candidates before ``position`` within reach, nearest first."""
+    sentence = tokens.sentence[pronoun.start]
+    paragraph = tokens.paragraph_of(pronoun.start)
+    reachable = []
+    for index in reversed(candidates[max(position - _MAX_LOOKBACK, 0) : position]):
+        mention = mentions[index]
+        if tokens.sentence[mention.start] < sentence - MAX_SENTENCES_BACK:
+            break
+        if tokens.paragraph_of(mention.start) < paragraph - 1:
+            break
+        if mention.in_quote == pronoun.in_quote:
+            reachable.append(index)
+    return reachable
+
+
+def _singular_antecedent(
+    mentions: Sequence[Mention],
+    reachable: Sequence[int],
+    pronoun: Mention,
+    tokens: TokenTable,
+    gender_of: GenderOf,
+) -> int | None:
+    wanted = PRONOUN_GENDER[pronoun.key]
+    governor = _object_governor(pronoun, tokens)
+    for index in reachable:
+        mention = mentions[index]
+        known = gender_of(mention)
+        if known is not None and known != wanted:
+            continue
+        if governor is not None and _is_subject_of(mention, governor, tokens):
+            continue
+        return index
+    return None
+
+
+def _object_governor(pronoun: Mention, tokens: TokenTable) -> int | None:
+    """Return the verb governing a non-reflexive object pronoun, else None."""
+    if pronoun.key in REFLEXIVE_PRONOUNS:
+        return None
+    dep = tokens.dep_of(pronoun.head)
+    if dep not in _OBJECT_DEPS:
+        return None
+    governor = tokens.head[pronoun.head]
+    if dep == "pobj":
+        governor = tokens.head[governor]
+    return governor
+
+
+def _is_subject_of(mention: Mention, verb: int, tokens: TokenTable) -> bool:
+    head = mention.head
+    return tokens.dep_of(head) in _SUBJECT_DEPS and tokens.head[head] == verb
+
+
+def _plural_antecedent(
+    mentions: Sequence[Mention],
+    reachable: Sequence[int],
+    pronoun: Mention,
+    tokens: TokenTable,
+) -> int | None:
+    names = [index for index in reachable if mentions[index].kind == PROP]
+    if len(names) != 1 or reachable[0] != names[0]:
+        return None
+    mention = mentions[names[0]]
+    # A plural noun or a coordinator ("Ada and Tobias") nearby means a group.
+    nearby = range(max(mention.start - 1, 0), pronoun.start)
+    for token in nearby:
+        if mention.start <= token <= mention.end:
+            continue
+        tag = tokens.tag_of(token)
+        if tag in _PLURAL_TAGS or tag == "CC":
+            return None
+    return names[0]

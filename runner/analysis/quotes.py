@@ -1,0 +1,257 @@
+"""Find quoted speech from its quotation marks, paragraph by paragraph.
+
+The document's primary style is double (``"`` and ``“ ”``) unless unambiguous
+opening single marks (``‘`` and a straight ``'`` before a capital) outnumber the
+opening double marks, as in British editions. Marks of the other style are nested
+quotes and stay inside the quote that contains them.
+
+Rules, in the order a reader would apply them:
+
+- Curly marks carry their direction, unless their neighbours show that they were
+  typed the wrong way round. A straight mark gets its direction from its
+  neighbours (after a space or dash it opens, before a space or punctuation it
+  closes) or, when both sides are letters or both are spaces, from whether a
+  quote is open.
+- An apostrophe never opens or closes a quote: a mark between letters
+  (``it’s``), before a lower-case elision (``’twas``), or after a letter and before
+  a lower-case word (``girls’ path``, ``goin’ to``). This test matters only in
+  single-quote style.
+- Dashes are never quotation marks.
+- A quote still open at the end of its paragraph continues into the next
+  paragraph when that paragraph starts with an opening mark (the convention for a
+  speech of several paragraphs). Otherwise it is unclosed and ends at the end of
+  the first of its lines that ends a sentence, or at its paragraph's end, so that
+  it does not run on into the narration of the following lines.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Sequence
+
+from runner.analysis.layout import Paragraph
+
+logger = logging.getLogger(__name__)
+
+DOUBLE = "double"
+SINGLE = "single"
+
+_OPEN = "open"
+_CLOSE = "close"
+
+_DOUBLE_MARKS = re.compile('["“”]')
+_SINGLE_MARKS = re.compile("['‘’]")
+# Characters after which a straight mark opens, and before which it closes.
+_OPENS_AFTER = frozenset('([{—–-"“‘')
+_CLOSES_BEFORE = frozenset('.,;:!?)]}—–-…"”’')
+_SENTENCE_FINAL = frozenset(".!?…")
+# Elisions written with a capital, which look like an opening single quote.
+_CAPITALISED_ELISIONS = frozenset({"tis", "twas", "twill", "twould", "twere", "em"})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Quote:
+    """A top-level quote as a ``[start, end)`` character span.
+
+    Attributes:
+        start: offset of the opening mark.
+        end: offset just after the closing mark, or after the last character of
+            an unclosed quote.
+        open_marks: offsets of the opening mark and of the mark that reopens the
+            quote at the start of each further paragraph it spans.
+        close_mark: offset of the closing mark, or None when the quote is unclosed.
+    """
+
+    start: int
+    end: int
+    open_marks: tuple[int, ...]
+    close_mark: int | None
+
+
+def choose_style(text: str, start: int = 0, end: int | None = None) -> str:
+    """Return ``SINGLE`` when opening single marks outnumber double ones.
+
+    Returns ``DOUBLE`` otherwise, also for a text without quotation marks.
+    """
+    end = len(text) if end is None else end
+    double_votes = 0
+    for match in _DOUBLE_MARKS.finditer(text, start, end):
+        i = match.start()
+        if text[i] == "“" or (text[i] == '"' and _context(text, i, start, end)[0]):
+            double_votes += 1
+    single_votes = 0
+    for match in _SINGLE_MARKS.finditer(text, start, end):
+        i = match.start()
+        if text[i] == "‘" or (text[i] == "'" and _straight_single_opens(text, i, end)):
+            single_votes += 1
+    style = SINGLE if single_votes > double_votes else DOUBLE
+    logger.debug(
+        "quote style %s (double %d, single %d)", style, double_votes, single_votes
+    )
+    return style
+
+
+def _straight_single_opens(text: str, i: int, end: int) -> bool:
+    before = text[i - 1] if i > 0 else " "
+    if not (before.isspace() or before in _OPENS_AFTER):
+        return False
+    if i + 1 >= end or not text[i + 1].isupper():
+        return False
+    return _word_after(text, i, end).lower() not in _CAPITALISED_ELISIONS
+
+
+def _word_after(text: str, i: int, end: int) -> str:
+    j = i + 1
+    while j < end and text[j].isalpha():
+        j += 1
+    return text[i + 1 : j]
+
+
+def _context(text: str, i: int, lo: int, hi: int) -> tuple[bool, bool]:
+    """Return whether the mark at ``i`` is placed like an opening or a closing mark."""
+    before = text[i - 1] if i > lo else " "
+    after = text[i + 1] if i + 1 < hi else " "
+    opens = before.isspace() or before in _OPENS_AFTER
+    closes = after.isspace() or after in _CLOSES_BEFORE
+    return opens, closes
+
+
+def find_quotes(
+    text: str, paragraphs: Sequence[Paragraph], style: str | None = None
+) -> list[Quote]:
+    """Return the top-level quotes of ``paragraphs`` in text order.
+
+    ``style`` is ``DOUBLE`` or ``SINGLE``; None chooses it with ``choose_style``
+    over the paragraphs' whole range.
+    """
+    if not paragraphs:
+        return []
+    if style is None:
+        style = choose_style(text, paragraphs[0].start, paragraphs[-1].end)
+    scanner = _QuoteScanner(text, style)
+    for index, paragraph in enumerate(paragraphs):
+        following = paragraphs[index + 1] if index + 1 < len(paragraphs) else None
+        scanner.scan_paragraph(paragraph, following)
+    return scanner.quotes
+
+
+class _QuoteScanner:
+    """The state machine behind ``find_quotes``: one open quote at a time."""
+
+    def __init__(self, text: str, style: str) -> None:
+        self.text = text
+        self.style = style
+        self.marks = _DOUBLE_MARKS if style == DOUBLE else _SINGLE_MARKS
+        self.quotes: list[Quote] = []
+        self._open_marks: list[int] = []
+        self._continuing = False
+
+    def scan_paragraph(self, paragraph: Paragraph, following: Paragraph | None) -> None:
+        if paragraph.heading:
+            return
+        lo, hi = paragraph.start, paragraph.end
+        for match in self.marks.finditer(self.text, lo, hi):
+            self._take_mark(match.start(), lo, hi)
+        self._continuing = False
+        if not self._open_marks:
+            return
+        if following is not None and self._reopens(following):
+            self._continuing = True
+        else:
+            self._finish_unclosed(hi)
+
+    def _take_mark(self, i: int, lo: int, hi: int) -> None:
+        kind = self._classify(i, lo, hi)
+        if kind == _OPEN:
+            if self._open_marks and self._continuing and i == lo:
+                self._open_marks.append(i)
+                self._continuing = False
+                return
+            if self._open_marks:
+                self._finish_unclosed(i)
+            self._open_marks = [i]
+        elif kind == _CLOSE and self._open_marks:
+            self._add(self._open_marks[0], i + 1, i)
+
+    def _classify(self, i: int, lo: int, hi: int) -> str | None:
+        if self.style == SINGLE and _is_apostrophe(self.text, i, lo, hi):
+            return None
+        char = self.text[i]
+        opens, closes = _context(self.text, i, lo, hi)
+        is_open = bool(self._open_marks)
+        if char in "“‘":
+            # A curly opening mark where only a closing one fits was typed wrongly.
+            return _CLOSE if is_open and closes and not opens else _OPEN
+        if char in "”’":
+            return _OPEN if not is_open and opens and not closes else _CLOSE
+        if opens and not closes:
+            return _OPEN
+        if closes and not opens:
+            return _CLOSE
+        return _CLOSE if is_open else _OPEN
+
+    def _reopens(self, paragraph: Paragraph) -> bool:
+        if paragraph.heading:
+            return False
+        first = self.text[paragraph.start]
+        if not self.marks.match(first):
+            return False
+        return self._classify(paragraph.start, paragraph.start, paragraph.end) == _OPEN
+
+    def _finish_unclosed(self, limit: int) -> None:
+        start = self._open_marks[0]
+        end = _unclosed_end(self.text, self._open_marks[-1], limit)
+        self._add(start, end, None)
+
+    def _add(self, start: int, end: int, close_mark: int | None) -> None:
+        open_marks = tuple(self._open_marks)
+        self._open_marks = []
+        self._continuing = False
+        content = self.text[start:end]
+        if any(char.isalnum() for char in content):
+            self.quotes.append(Quote(start, end, open_marks, close_mark))
+
+
+def _is_apostrophe(text: str, i: int, lo: int, hi: int) -> bool:
+    """Return True for a single mark used as an apostrophe, not as a quote mark."""
+    char = text[i]
+    if char == "‘":
+        return False
+    before = text[i - 1] if i > lo else " "
+    after = text[i + 1] if i + 1 < hi else " "
+    if before.isalpha() and after.isalpha():
+        return True
+    if (before.isspace() or before in _OPENS_AFTER) and after.isalpha():
+        word = _word_after(text, i, hi)
+        return after.islower() or word.lower() in _CAPITALISED_ELISIONS
+    if before.isalpha() and after.isspace():
+        j = i + 1
+        while j < hi and text[j].isspace():
+            j += 1
+        return j < hi and text[j].islower()
+    return False
+
+
+def _unclosed_end(text: str, search_from: int, limit: int) -> int:
+    """Return where an unclosed quote ends: its first sentence-final line end.
+
+    Falls back to ``limit`` (the paragraph end or the next opening mark), with
+    trailing whitespace removed.
+    """
+    position = search_from
+    while True:
+        newline = text.find("\n", position, limit)
+        if newline < 0:
+            return _rstrip(text, search_from, limit)
+        line_end = _rstrip(text, search_from, newline)
+        if line_end > search_from and text[line_end - 1] in _SENTENCE_FINAL:
+            return line_end
+        position = newline + 1
+
+
+def _rstrip(text: str, start: int, end: int) -> int:
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return end

@@ -1,0 +1,111 @@
+"""Build the ``entities``, ``quotes`` and ``characters`` sections of a result.
+
+Sections the job did not request are empty lists, and so are ``events`` and
+``supersenses``, which this engine does not compute. Token spans are inclusive
+global token ids; character offsets are ``[start, end)`` into the submitted text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from runner.analysis.cast import Cast, Character
+from runner.analysis.characters import gender_summary
+from runner.analysis.entities import NOM, PRON, PROP, Mention
+from runner.analysis.speakers import QuoteTokens
+from runner.analysis.token_table import TokenTable
+
+
+class ResultSections:
+    """Turns the analysis state into the JSON-ready result sections."""
+
+    def __init__(
+        self,
+        text: str,
+        table: TokenTable,
+        mentions: Sequence[Mention],
+        quotes: Sequence[QuoteTokens],
+        cast: Cast,
+        components: Sequence[str],
+    ) -> None:
+        self.text = text
+        self.table = table
+        self.mentions = mentions
+        self.quotes = quotes
+        self.cast = cast
+        self.components = frozenset(components)
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        """Yield ``(key, value)`` for each section after ``tokens``, in result order."""
+        yield "entities", self.entities() if "entities" in self.components else []
+        yield "quotes", self.quote_rows() if "quotes" in self.components else []
+        yield "characters", self.characters() if "characters" in self.components else []
+        yield "events", []
+        yield "supersenses", []
+
+    def _span(self, first: int, last: int) -> dict[str, Any]:
+        start, end = self.table.start[first], self.table.end[last]
+        return {
+            "start_token": first,
+            "end_token": last,
+            "start": start,
+            "end": end,
+            "text": self.text[start:end],
+        }
+
+    def entities(self) -> list[dict[str, Any]]:
+        """Return every mention; ``character_id`` is set only with ``characters``."""
+        with_characters = "characters" in self.components
+        rows = []
+        for mention in self.mentions:
+            row = self._span(mention.start, mention.end)
+            row["category"] = mention.category
+            row["mention_type"] = mention.kind
+            row["character_id"] = mention.character if with_characters else None
+            rows.append(row)
+        return rows
+
+    def quote_rows(self) -> list[dict[str, Any]]:
+        """Return the quotes with their speakers (a character id and name, or null)."""
+        names = {
+            character.character_id: character.name for character in self.cast.characters
+        }
+        rows = []
+        for quote_id, (quote, speaker) in enumerate(
+            zip(self.quotes, self.cast.speakers)
+        ):
+            row: dict[str, Any] = {"quote_id": quote_id}
+            row.update(self._span(quote.start_token, quote.end_token))
+            if speaker.character_id is None:
+                row["speaker"] = None
+                row["speaker_token"] = None
+            else:
+                row["speaker"] = {
+                    "character_id": speaker.character_id,
+                    "name": names[speaker.character_id],
+                }
+                row["speaker_token"] = speaker.token
+            rows.append(row)
+        return rows
+
+    def characters(self) -> list[dict[str, Any]]:
+        """Return the characters, most mentioned first."""
+        return [self._character_row(character) for character in self.cast.characters]
+
+    def _character_row(self, character: Character) -> dict[str, Any]:
+        kinds = [self.mentions[index].kind for index in character.mentions]
+        return {
+            "character_id": character.character_id,
+            "name": character.name,
+            "names": dict(character.names.most_common()),
+            "mention_count": len(kinds),
+            "proper_count": kinds.count(PROP),
+            "pronoun_count": kinds.count(PRON),
+            "nominal_count": kinds.count(NOM),
+            "gender": gender_summary(character.votes),
+            "mentions": [
+                [self.mentions[index].start, self.mentions[index].end]
+                for index in character.mentions
+            ],
+        }

@@ -1,0 +1,249 @@
+"""Find the mention that speaks each quote, from speech tags and context.
+
+The rules, tried in this order for each quote:
+
+1. ``after``: a speech tag right after the quote, in the same paragraph and the
+   same sentence. Either a verb and its subject (``said Tunde``, ``demanded Mr.
+   Okafor``, ``said the purser, a stout man named Oskar``), or a subject and any
+   verb (``Tunde offered``, ``she called``).
+2. ``before``: the subject of the nearest clause before the quote in the same
+   paragraph, back to the previous quote (``Her sister Ingrid laughed. "He
+   says..."``, ``Tunde said, "..."``).
+3. ``continuation``: the speaker of the previous quote in the same paragraph.
+4. ``beat``: an action beat, a subject and verb that open the next sentence
+   (``"Then who?" Mr. Okafor looked at his daughter.``). It ranks last because
+   such a sentence often turns to the listener.
+
+Within a subject phrase a name is preferred to a noun phrase, and a noun phrase
+to a pronoun. Only mentions outside quotes can speak. The result is a mention; the
+caller turns it into a character (a pronoun through the most recent character of
+its gender).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from runner.analysis.entities import NOM, PER, PRON, PROP, Mention
+from runner.analysis.lexicon import NOMINATIVE_PRONOUNS
+from runner.analysis.token_table import TokenTable
+
+# How far from the quote a speech tag may start or end, in tokens.
+MAX_TAG_AFTER = 15
+MAX_CONTEXT_BEFORE = 40
+_VERB_POS = frozenset({"VERB", "AUX"})
+_SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
+_KIND_RANK = {PROP: 0, NOM: 1, PRON: 2}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QuoteTokens:
+    """A quote's first and last token (inclusive) and its paragraphs."""
+
+    start_token: int
+    end_token: int
+    first_paragraph: int
+    last_paragraph: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Attribution:
+    """The speaking mention of one quote and the rule that found it."""
+
+    mention: int | None
+    rule: str | None
+
+
+def attribute_speakers(
+    quotes: Sequence[QuoteTokens],
+    mentions: Sequence[Mention],
+    tokens: TokenTable,
+) -> list[Attribution]:
+    """Return one ``Attribution`` per quote, in the order of ``quotes``.
+
+    Args:
+        quotes: the quotes in text order.
+        mentions: all mentions sorted by start token, with ``in_quote`` set.
+        tokens: the document's token table.
+    """
+    finder = _SpeakerFinder(quotes, mentions, tokens)
+    return [finder.attribute(index) for index in range(len(quotes))]
+
+
+class _SpeakerFinder:
+    def __init__(
+        self,
+        quotes: Sequence[QuoteTokens],
+        mentions: Sequence[Mention],
+        tokens: TokenTable,
+    ) -> None:
+        self.quotes = quotes
+        self.mentions = mentions
+        self.tokens = tokens
+        self.by_head: dict[int, list[int]] = {}
+        for index, mention in enumerate(mentions):
+            if mention.category == PER and not mention.in_quote:
+                self.by_head.setdefault(mention.head, []).append(index)
+        self.results: list[Attribution] = []
+
+    def attribute(self, index: int) -> Attribution:
+        after, attached = self._tag_after(index)
+        candidates = [
+            (after if attached else None, "after"),
+            (self._tag_before(index), "before"),
+            (self._continuation(index), "continuation"),
+            (after, "beat"),
+        ]
+        result = Attribution(None, None)
+        for found, rule in candidates:
+            if found is not None:
+                result = Attribution(found, rule)
+                break
+        self.results.append(result)
+        return result
+
+    # Regions of narration around a quote.
+
+    def _region_after(self, index: int) -> range:
+        quote = self.quotes[index]
+        start = quote.end_token + 1
+        limit = min(start + MAX_TAG_AFTER, len(self.tokens))
+        following = self.quotes[index + 1] if index + 1 < len(self.quotes) else None
+        if following is not None:
+            limit = min(limit, following.start_token)
+        end = start
+        while end < limit and self.tokens.paragraph_of(end) == quote.last_paragraph:
+            end += 1
+        return range(start, end)
+
+    def _region_before(self, index: int) -> range:
+        quote = self.quotes[index]
+        end = quote.start_token
+        floor = max(end - MAX_CONTEXT_BEFORE, 0)
+        if index > 0:
+            floor = max(floor, self.quotes[index - 1].end_token + 1)
+        start = end
+        while (
+            start > floor
+            and self.tokens.paragraph_of(start - 1) == quote.first_paragraph
+        ):
+            start -= 1
+        return range(start, end)
+
+    # The rules, in the order of the module docstring.
+
+    def _tag_after(self, index: int) -> tuple[int | None, bool]:
+        """Return the tag's speaker and whether the tag is in the quote's sentence."""
+        region = self._region_after(index)
+        first = self._first_word(region)
+        if first is None:
+            return None, False
+        last = self.quotes[index].end_token
+        attached = self.tokens.sentence[first] == self.tokens.sentence[last]
+        if self.tokens.pos_of(first) == "VERB":
+            return self._inverted_subject(first, region), attached
+        return self._leading_subject(first, region), attached
+
+    def _tag_before(self, index: int) -> int | None:
+        region = self._region_before(index)
+        for verb in reversed(region):
+            if self.tokens.pos_of(verb) not in _VERB_POS:
+                continue
+            for subject in self._subjects(verb):
+                if subject in region:
+                    found = self._best_in_subtree(subject)
+                    if found is not None:
+                        return found
+        return None
+
+    def _continuation(self, index: int) -> int | None:
+        if index == 0:
+            return None
+        previous = self.quotes[index - 1]
+        if previous.last_paragraph != self.quotes[index].first_paragraph:
+            return None
+        return self.results[index - 1].mention
+
+    # Helpers.
+
+    def _first_word(self, region: range) -> int | None:
+        """Return the first non-punctuation token, skipping at most two marks."""
+        for offset, token in enumerate(region):
+            if offset > 2:
+                return None
+            if self.tokens.pos_of(token) not in ("PUNCT", "SPACE"):
+                return token
+        return None
+
+    def _inverted_subject(self, verb: int, region: range) -> int | None:
+        for subject in self._subjects(verb):
+            found = self._best_in_subtree(subject)
+            if found is not None:
+                return found
+        # The parser missed the subject: take the first person mention after the
+        # verb, skipping possessive pronouns ("said her uncle").
+        for token in range(verb + 1, min(verb + 5, region.stop)):
+            for index in self.by_head.get(token, ()):
+                mention = self.mentions[index]
+                if mention.kind != PRON or mention.key in NOMINATIVE_PRONOUNS:
+                    return self._prefer_name(index)
+        return None
+
+    def _leading_subject(self, first: int, region: range) -> int | None:
+        """Return the subject of a verb in ``region`` when it starts at ``first``."""
+        for verb in region:
+            if self.tokens.pos_of(verb) not in _VERB_POS:
+                continue
+            for subject in self._subjects(verb):
+                if self._left_edge(subject) == first:
+                    return self._best_in_subtree(subject)
+        return None
+
+    def _subjects(self, verb: int) -> list[int]:
+        return [
+            child
+            for child in self.tokens.children(verb)
+            if self.tokens.dep_of(child) in _SUBJECT_DEPS
+        ]
+
+    def _subtree(self, root: int) -> list[int]:
+        sentence = self.tokens.sentence_range(self.tokens.sentence[root])
+        members = []
+        for token in sentence:
+            node = token
+            for _ in range(len(sentence)):
+                if node == root:
+                    members.append(token)
+                    break
+                parent = self.tokens.head[node]
+                if parent == node:
+                    break
+                node = parent
+        return members
+
+    def _left_edge(self, root: int) -> int:
+        return min(self._subtree(root))
+
+    def _best_in_subtree(self, root: int) -> int | None:
+        """Return the best person mention whose head lies in ``root``'s subtree."""
+        best: int | None = None
+        for token in self._subtree(root):
+            for index in self.by_head.get(token, ()):
+                mention = self.mentions[index]
+                if mention.kind == PRON and mention.key not in NOMINATIVE_PRONOUNS:
+                    continue
+                if best is None or self._rank(index) < self._rank(best):
+                    best = index
+        return best
+
+    def _prefer_name(self, index: int) -> int:
+        mention = self.mentions[index]
+        if mention.kind == PROP:
+            return index
+        found = self._best_in_subtree(mention.head)
+        return found if found is not None else index
+
+    def _rank(self, index: int) -> tuple[int, int]:
+        mention = self.mentions[index]
+        return (_KIND_RANK[mention.kind], mention.start)

@@ -1,0 +1,398 @@
+"""Parse pieces of a book with spaCy and keep only what later stages need.
+
+For each chunk of pieces, ``ChunkParser`` runs the pipeline, appends compact token
+data to a ``TokenTable``, writes full token rows to a ``TokenSpool`` and collects
+entity, noun-phrase and pronoun mentions. Nothing else of the spaCy docs is kept.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc, Token
+
+from runner.analysis.chunks import CollapsedText, Piece
+from runner.analysis.entities import (
+    CATEGORY_OF_LABEL,
+    NOM,
+    PER,
+    PRON,
+    Mention,
+    NameCandidate,
+    extend_over_honorifics,
+    honorific_name_spans,
+    is_name_like,
+    is_plausible_person,
+    noun_phrase_start,
+    split_person_span,
+    starts_with_honorific,
+    trim_span,
+)
+from runner.analysis.lexicon import PERSON_NOUNS, PRONOUN_GENDER, SPEECH_VERBS
+from runner.analysis.result_writer import TokenSpool
+from runner.analysis.token_table import TokenTable
+from runner.engines.spacy_pipeline import QUOTE_MARKS_KEY
+
+logger = logging.getLogger(__name__)
+
+# Documents per forward pass. Paragraph documents average some 50 tokens, so a
+# batch is a few thousand tokens.
+DEFAULT_BATCH_SIZE = 64
+
+_ROMAN_NUMERAL = re.compile(r"^[IVXLCDM]+\.?$")
+
+
+class ChunkParser:
+    """Runs spaCy over chunks of pieces and accumulates the book's token data.
+
+    Attributes:
+        table: compact token arrays for the whole book.
+        mentions: noun-phrase and pronoun mentions, in parse order.
+        name_candidates: proper-noun spans for ``resolve_names``, in parse order.
+    """
+
+    def __init__(
+        self,
+        nlp: Language,
+        text: str,
+        spool: TokenSpool | None,
+        opening_marks: Sequence[int],
+        closing_marks: Sequence[int],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        self.nlp = nlp
+        self.batch_size = batch_size
+        self.text = text
+        self.spool = spool
+        self.opening_marks = sorted(opening_marks)
+        self.closing_marks = sorted(closing_marks)
+        self.table = TokenTable()
+        self.mentions: list[Mention] = []
+        self.name_candidates: list[NameCandidate] = []
+
+    def parse_chunk(self, pieces: Sequence[Piece]) -> int:
+        """Parse ``pieces`` and return how many tokens they added."""
+        before = len(self.table)
+        collapsed = [
+            CollapsedText(self.text, piece.start, piece.end) for piece in pieces
+        ]
+        docs = [self._make_doc(piece, view) for piece, view in zip(pieces, collapsed)]
+        rows: list[dict[str, Any]] = []
+        for doc, piece, view in zip(
+            self.nlp.pipe(docs, batch_size=self.batch_size), pieces, collapsed
+        ):
+            global_ids = self._add_tokens(doc, piece, view, rows)
+            if not piece.heading:
+                self._add_mentions(doc, global_ids)
+        if self.spool is not None:
+            self.spool.write_rows(rows)
+        return len(self.table) - before
+
+    def _make_doc(self, piece: Piece, view: CollapsedText) -> Doc:
+        doc = self.nlp.make_doc(view.text)
+        opening = {view.to_collapsed(i) for i in _within(self.opening_marks, piece)}
+        closing = {view.to_collapsed(i) for i in _within(self.closing_marks, piece)}
+        doc.user_data[QUOTE_MARKS_KEY] = (opening, closing, piece.heading)
+        return doc
+
+    def _add_tokens(
+        self, doc: Doc, piece: Piece, view: CollapsedText, rows: list[dict[str, Any]]
+    ) -> list[int]:
+        """Append the doc's non-space tokens; return the global id of each doc token.
+
+        A whitespace token gets the id of the token before it (or -1), so that
+        heads pointing at it still resolve.
+        """
+        table = self.table
+        base = len(table)
+        global_ids = []
+        count = 0
+        for token in doc:
+            global_ids.append(base + count if not token.is_space else base + count - 1)
+            count += 0 if token.is_space else 1
+        for sentence in doc.sents:
+            sentence_id = -1
+            position = 0
+            for token in sentence:
+                if token.is_space:
+                    continue
+                if sentence_id < 0:
+                    sentence_id = table.start_sentence(piece.paragraph_id)
+                row = self._token_row(
+                    token, piece, view, global_ids, sentence_id, position
+                )
+                table.append(
+                    row["start"],
+                    row["end"],
+                    row["head"],
+                    row["pos"],
+                    row["fine_pos"],
+                    row["dep"],
+                )
+                rows.append(row)
+                position += 1
+        return global_ids
+
+    def _token_row(
+        self,
+        token: Token,
+        piece: Piece,
+        view: CollapsedText,
+        global_ids: list[int],
+        sentence_id: int,
+        position: int,
+    ) -> dict[str, Any]:
+        start = view.to_source(token.idx)
+        pos, tag = token.pos_, token.tag_
+        if piece.heading and _ROMAN_NUMERAL.match(token.text):
+            # "I" in "CHAPTER I" is a numeral, not the pronoun.
+            pos, tag = "NUM", "CD"
+        token_id = global_ids[token.i]
+        head = global_ids[token.head.i]
+        return {
+            "paragraph_id": piece.paragraph_id,
+            "sentence_id": sentence_id,
+            "token_id": token_id,
+            "token_id_in_sentence": position,
+            "start": start,
+            "end": start + len(token.text),
+            "word": token.text,
+            "lemma": token.lemma_,
+            "pos": pos,
+            "fine_pos": tag,
+            "dep": token.dep_,
+            "head": head if head >= 0 else token_id,
+        }
+
+    def _add_mentions(self, doc: Doc, global_ids: list[int]) -> None:
+        words = [token.text for token in doc]
+        pos = [token.pos_ for token in doc]
+        is_stop = [token.is_stop for token in doc]
+        opening_tokens, closing_tokens = _mark_tokens(doc)
+        name_like = _name_like_flags(doc, opening_tokens)
+
+        # Name spans in order of trust: NER, honorific names, then bare runs.
+        spans = self._entity_spans(doc, words, pos, is_stop, name_like)
+        taken = _mark([False] * len(doc), spans)
+        honorific = honorific_name_spans(words, pos, taken)
+        spans += [(start, end, PER) for start, end in honorific]
+        taken = _mark(taken, spans)
+        runs = _name_like_runs(words, name_like, taken)
+        spans += [(start, end, None) for start, end in runs]
+        taken = _mark(taken, spans)
+
+        for start, end, category in spans:
+            evidence = _is_speech_subject(doc, start, end, closing_tokens)
+            evidence = evidence or _pronoun_follows(doc, end)
+            self.name_candidates.append(
+                NameCandidate(
+                    start=global_ids[start],
+                    end=global_ids[end],
+                    words=tuple(words[start : end + 1]),
+                    category=category,
+                    person_evidence=evidence,
+                    plausible_person=is_plausible_person(
+                        words[start : end + 1], pos[start : end + 1]
+                    ),
+                )
+            )
+
+        self._add_nominal_and_pronoun_mentions(doc, words, taken, global_ids)
+
+    def _entity_spans(
+        self,
+        doc: Doc,
+        words: list[str],
+        pos: list[str],
+        is_stop: list[bool],
+        name_like: list[bool],
+    ) -> list[tuple[int, int, str | None]]:
+        """Return the NER spans with a category, repaired.
+
+        An honorific before a span makes it PER; a PER span also takes in the
+        name-like words right before it ("Cecily" of "Cecily Harlow", which the
+        small model tags as an adverb) and is split at lower-case words.
+        """
+        spans: list[tuple[int, int, str | None]] = []
+        for entity in doc.ents:
+            start, end = entity.start, entity.end - 1
+            category = CATEGORY_OF_LABEL.get(entity.label_)
+            if category == PER:
+                while start > 0 and name_like[start - 1]:
+                    start -= 1
+            extended = extend_over_honorifics(words, start)
+            if starts_with_honorific(words, extended, end):
+                category, start = PER, extended
+            if category is None:
+                continue
+            trimmed = trim_span(words, start, end, category)
+            if trimmed is None:
+                continue
+            if category != PER:
+                spans.append((trimmed[0], trimmed[1], category))
+                continue
+            for run in split_person_span(words, pos, is_stop, trimmed[0], trimmed[1]):
+                spans.append((run[0], run[1], category))
+        return spans
+
+    def _add_nominal_and_pronoun_mentions(
+        self, doc: Doc, words: list[str], taken: list[bool], global_ids: list[int]
+    ) -> None:
+        deps = [token.dep_ for token in doc]
+        heads = [token.head.i for token in doc]
+        for token in doc:
+            lower = token.lower_
+            # NOTE: only third-person pronouns become mentions, so a first-person
+            # narrator ("I", "me") gets no character.
+            if token.pos_ == "PRON" and lower in PRONOUN_GENDER:
+                index = global_ids[token.i]
+                self.mentions.append(
+                    Mention(
+                        index,
+                        index,
+                        PER,
+                        PRON,
+                        index,
+                        key=lower,
+                        gender=PRONOUN_GENDER[lower],
+                    )
+                )
+                continue
+            if taken[token.i] or token.pos_ != "NOUN" or token.tag_ != "NN":
+                continue
+            lemma = token.lemma_.lower()
+            if lemma not in PERSON_NOUNS:
+                continue
+            start = noun_phrase_start(words, deps, heads, token.i)
+            self.mentions.append(
+                Mention(
+                    start=global_ids[start],
+                    end=global_ids[token.i],
+                    category=PER,
+                    kind=NOM,
+                    head=global_ids[token.i],
+                    key=lemma,
+                    words=tuple(words[start : token.i + 1]),
+                    gender=PERSON_NOUNS[lemma],
+                )
+            )
+
+
+def _within(offsets: Sequence[int], piece: Piece) -> Sequence[int]:
+    low = bisect.bisect_left(offsets, piece.start)
+    high = bisect.bisect_left(offsets, piece.end)
+    return offsets[low:high]
+
+
+def _mark(
+    taken: list[bool], spans: Sequence[tuple[int, int, str | None]]
+) -> list[bool]:
+    for start, end, _category in spans:
+        for index in range(start, end + 1):
+            taken[index] = True
+    return taken
+
+
+def _name_like_flags(doc: Doc, opening_tokens: set[int]) -> list[bool]:
+    """Return ``is_name_like`` for each token of ``doc``."""
+    flags = []
+    for token in doc:
+        sentence_initial = token.is_sent_start or (token.i - 1) in opening_tokens
+        following = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        before_proper = (
+            following is not None
+            and following.pos_ == "PROPN"
+            and following.text[:1].isupper()
+        )
+        flags.append(
+            is_name_like(
+                token.text,
+                token.pos_,
+                token.is_stop,
+                bool(sentence_initial),
+                before_proper,
+            )
+        )
+    return flags
+
+
+def _name_like_runs(
+    words: Sequence[str], name_like: Sequence[bool], taken: Sequence[bool]
+) -> list[tuple[int, int]]:
+    """Return maximal runs of name-like words outside other spans."""
+    runs = []
+    start = None
+    for index in range(len(words) + 1):
+        inside = index < len(words) and name_like[index] and not taken[index]
+        if inside and start is None:
+            start = index
+        elif not inside and start is not None:
+            trimmed = trim_span(words, start, index - 1, PER)
+            if trimmed is not None:
+                runs.append(trimmed)
+            start = None
+    return runs
+
+
+def _mark_tokens(doc: Doc) -> tuple[set[int], set[int]]:
+    """Return the indices of the opening and the closing quotation-mark tokens."""
+    opening, closing, _heading = doc.user_data.get(QUOTE_MARKS_KEY, ((), (), False))
+    opening_tokens = {token.i for token in doc if token.idx in opening}
+    closing_tokens = {token.i for token in doc if token.idx in closing}
+    return opening_tokens, closing_tokens
+
+
+def _is_speech_subject(
+    doc: Doc, start: int, end: int, closing_tokens: set[int]
+) -> bool:
+    """Return True when the span is the subject of a speech tag.
+
+    That is the subject of a speech verb, the subject of any verb within three
+    tokens after a closing quotation mark, or the word right after such a verb
+    (``"Is the boat in?" asked Petra``, where the parser may call Petra an object).
+    """
+    token = doc[end]
+    if (
+        start > 0
+        and doc[start - 1].pos_ == "VERB"
+        and _follows_mark(start - 1, closing_tokens)
+    ):
+        return True
+    if token.dep_ not in ("nsubj", "nsubjpass") or token.head.pos_ != "VERB":
+        return False
+    verb = token.head
+    if verb.lemma_.lower() in SPEECH_VERBS:
+        return True
+    return _follows_mark(min(verb.i, start), closing_tokens)
+
+
+def _follows_mark(index: int, closing_tokens: set[int]) -> bool:
+    return any(index - distance in closing_tokens for distance in (1, 2, 3))
+
+
+def _pronoun_follows(doc: Doc, end: int) -> bool:
+    """Return True when a he/she subject refers back to the subject span at ``end``.
+
+    The pronoun must be the next person-like word after the span, in the same or
+    the next sentence: "Agnes Moore found the letter when she came in".
+    """
+    token = doc[end]
+    if token.dep_ not in ("nsubj", "nsubjpass"):
+        return False
+    sentence_end = token.sent.end
+    if sentence_end < len(doc):
+        sentence_end = doc[sentence_end].sent.end
+    for other in doc[end + 1 : sentence_end]:
+        lower = other.lower_
+        if other.pos_ == "PRON" and lower in ("he", "she"):
+            return other.dep_ in ("nsubj", "nsubjpass")
+        if other.pos_ == "PROPN" or (
+            other.pos_ == "NOUN" and other.lemma_.lower() in PERSON_NOUNS
+        ):
+            return False
+    return False

@@ -1,0 +1,196 @@
+"""Unit tests of name clustering, gender summaries and the book-wide name vote."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from runner.analysis.characters import (
+    PersonName,
+    cluster_names,
+    display_name,
+    gender_summary,
+    parse_name,
+)
+from runner.analysis.entities import PER, NameCandidate, resolve_names
+from runner.analysis.lexicon import HE, SHE, THEY
+
+
+def cluster(forms: list[str], votes: list[Counter[str]] | None = None) -> list[int]:
+    names = [parse_name(form.split()) for form in forms]
+    assert all(name is not None for name in names)
+    if votes is None:
+        votes = [Counter() for _ in forms]
+    return cluster_names([name for name in names if name], votes)
+
+
+def test_parse_name_splits_honorific() -> None:
+    assert parse_name(["Mr.", "Darcy"]) == PersonName("mr", ("Darcy",))
+    assert parse_name(["Lady", "Catherine", "de", "Bourgh"]) == PersonName(
+        "lady", ("Catherine", "de", "Bourgh")
+    )
+    assert parse_name(["Darcy", "'s"]) == PersonName(None, ("Darcy",))
+
+
+def test_parse_name_rejects_bare_honorific() -> None:
+    assert parse_name(["Captain"]) is None
+    assert parse_name([","]) is None
+
+
+def test_darcy_forms_one_character() -> None:
+    ids = cluster(["Mr. Darcy", "Darcy", "Fitzwilliam Darcy", "Mr. Darcy", "Darcy"])
+    assert len(set(ids)) == 1
+
+
+def test_bennet_couple_two_characters() -> None:
+    ids = cluster(["Mr. Bennet", "Mrs. Bennet", "Mr. Bennet", "Mrs. Bennet"])
+    assert ids[0] == ids[2]
+    assert ids[1] == ids[3]
+    assert ids[0] != ids[1]
+
+
+def test_miss_joins_female_full_name() -> None:
+    she = Counter({SHE: 1})
+    ids = cluster(
+        ["Mr. Harlow", "Mrs. Harlow", "Cecily Harlow", "Miss Harlow", "Cecily"],
+        [Counter(), Counter(), she, Counter(), Counter()],
+    )
+    mister, missus, full, miss, given = ids
+    assert full == miss == given
+    assert mister != full
+    assert missus != full
+    assert mister != missus
+
+
+def test_mrs_keeps_apart_from_daughter() -> None:
+    ids = cluster(["Mrs. Harlow", "Cecily Harlow"])
+    assert ids[0] != ids[1]
+
+
+def test_mrs_joins_full_name_with_mrs() -> None:
+    ids = cluster(["Mrs. Jane Harlow", "Mrs. Harlow"])
+    assert ids[0] == ids[1]
+
+
+def test_bare_surname_follows_pronoun_votes() -> None:
+    ids = cluster(
+        ["Mr. Harlow", "Mrs. Harlow", "Mrs. Harlow", "Harlow", "Harlow"],
+        [Counter(), Counter(), Counter(), Counter({HE: 2}), Counter({SHE: 1})],
+    )
+    mister, missus, _missus, bare_he, bare_she = ids
+    assert bare_he == mister
+    assert bare_she == missus
+
+
+def test_bare_surname_defaults_to_frequent() -> None:
+    ids = cluster(["Mrs. Bennet", "Mrs. Bennet", "Mr. Bennet", "Bennet"])
+    assert ids[3] == ids[0]
+
+
+def test_given_name_honorifics_join() -> None:
+    ids = cluster(
+        ["Lady Catherine de Bourgh", "Lady Catherine", "Catherine", "Lady Lucas",
+         "William Lucas", "Sir William"]
+    )  # fmt: skip
+    catherine_full, lady_catherine, catherine, lady_lucas, william, sir_william = ids
+    assert catherine_full == lady_catherine == catherine
+    assert william == sir_william
+    assert lady_lucas not in (catherine_full, william)
+
+
+def test_master_given_name_default() -> None:
+    ids = cluster(["Master Colin", "Colin", "Mistress Mary", "Mary Lennox", "Mary"])
+    colin_title, colin, mary_title, mary_full, mary = ids
+    assert colin_title == colin
+    assert mary_title == mary_full == mary
+    assert colin != mary
+
+
+def test_nickname_joins_full_name() -> None:
+    ids = cluster(["Elizabeth Bennet", "Lizzy", "Elizabeth", "Jane Bennet", "Jane"])
+    elizabeth, lizzy, bare, jane_full, jane = ids
+    assert elizabeth == lizzy == bare
+    assert jane_full == jane
+    assert jane != elizabeth
+
+
+def test_mr_skips_female_full_name() -> None:
+    ids = cluster(["Mr. Wickham", "George Wickham", "Lydia Wickham"])
+    assert ids[0] == ids[1]
+    assert ids[2] != ids[0]
+
+
+def test_cluster_numbers_by_appearance() -> None:
+    assert cluster(["Tunde", "Adaeze", "Tunde"]) == [0, 1, 0]
+
+
+def test_display_name_prefers_full_name() -> None:
+    assert display_name(Counter({"Mary": 600, "Mary Lennox": 13})) == "Mary Lennox"
+    forms = Counter(
+        {"Elizabeth": 600, "Miss Elizabeth Bennet": 4, "Elizabeth Bennet": 3}
+    )
+    assert display_name(forms) == "Elizabeth Bennet"
+    assert display_name(Counter({"Mr. Harlow": 3, "Harlow": 1})) == "Mr. Harlow"
+
+
+def test_display_name_tie_longer() -> None:
+    assert display_name(Counter({"Miriam": 1, "Miriam Voss": 1})) == "Miriam Voss"
+
+
+def test_gender_summary_shares() -> None:
+    summary = gender_summary(Counter({HE: 3, SHE: 1}))
+    assert summary["argmax"] == HE
+    assert summary["evidence"] == 4
+    assert summary["inference"] == {HE: 0.75, SHE: 0.25, THEY: 0.0}
+
+
+def test_gender_summary_without_evidence() -> None:
+    assert gender_summary(Counter()) == {"argmax": None, "inference": {}, "evidence": 0}
+
+
+def test_gender_summary_tie_null() -> None:
+    assert gender_summary(Counter({HE: 1, SHE: 1}))["argmax"] is None
+
+
+def candidate(
+    start: int, words: str, category: str | None, evidence: bool = False
+) -> NameCandidate:
+    parts = tuple(words.split())
+    return NameCandidate(start, start + len(parts) - 1, parts, category, evidence, True)
+
+
+def test_name_vote_fixes_labels() -> None:
+    mentions = resolve_names(
+        [
+            candidate(0, "Petra", "ORG"),
+            candidate(10, "Petra", "ORG", evidence=True),
+            candidate(20, "Petra", None),
+            candidate(30, "London", "GPE"),
+        ]
+    )
+    assert [(m.start, m.category) for m in mentions] == [
+        (0, PER), (10, PER), (20, PER), (30, "GPE"),
+    ]  # fmt: skip
+
+
+def test_name_vote_spreads_name_parts() -> None:
+    mentions = resolve_names(
+        [
+            candidate(0, "Mr. Harlow", PER),
+            candidate(5, "Cecily Harlow", None),
+            candidate(9, "Cecily", None),
+            candidate(12, "Sundays", None),
+        ]
+    )
+    assert [(m.start, m.category) for m in mentions] == [(0, PER), (5, PER), (9, PER)]
+
+
+def test_name_vote_place_word_facility() -> None:
+    mentions = resolve_names([candidate(0, "Fenwick Lane", PER)])
+    assert [m.category for m in mentions] == ["FAC"]
+
+
+def test_name_vote_honorific_gender() -> None:
+    mentions = resolve_names(
+        [candidate(0, "Mrs. Penrose", PER), candidate(3, "Mr. Okafor", PER)]
+    )
+    assert [m.gender for m in mentions] == [SHE, HE]

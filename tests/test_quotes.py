@@ -1,0 +1,174 @@
+"""Unit tests of runner.analysis.quotes and runner.analysis.sentences."""
+
+from __future__ import annotations
+
+from runner.analysis.layout import Paragraph, normalize_text, split_paragraphs
+from runner.analysis.quotes import DOUBLE, SINGLE, choose_style, find_quotes
+from runner.analysis.sentences import plan_sentence_starts
+
+
+def quote_texts(text: str, style: str | None = None) -> list[str]:
+    normalized = normalize_text(text)
+    paragraphs = split_paragraphs(normalized, 0, len(normalized))
+    return [
+        normalized[q.start : q.end] for q in find_quotes(normalized, paragraphs, style)
+    ]
+
+
+def test_style_double_by_default() -> None:
+    assert choose_style("No quotes at all.") == DOUBLE
+    assert choose_style("“Hi,” she said. ‘Nested’ once.") == DOUBLE
+
+
+def test_style_single_when_outvoted() -> None:
+    text = "‘Yes,’ he said. ‘No,’ she said. 'Maybe,' they said. “Once.”"
+    assert choose_style(text) == SINGLE
+
+
+def test_style_ignores_capital_elisions() -> None:
+    assert choose_style("'Tis true, \"he said\", 'Twas so.") == DOUBLE
+
+
+def test_straight_quotes_pair_up() -> None:
+    text = '"Who left the gate open?" demanded Mr. Okafor. "Not me!"'
+    assert quote_texts(text) == ['"Who left the gate open?"', '"Not me!"']
+
+
+def test_curly_quotes_pair_up() -> None:
+    text = "“You’re early,” Tobias said. “Am I?”"
+    assert quote_texts(text) == ["“You’re early,”", "“Am I?”"]
+
+
+def test_unclosed_quote_ends_at_line() -> None:
+    text = '"Not yet," said her uncle. "The wind turned at noon.\nPetra went down.'
+    assert quote_texts(text) == ['"Not yet,"', '"The wind turned at noon.']
+
+
+def test_unclosed_quote_within_paragraph() -> None:
+    # Blank-line mode: the unclosed quote stops at its first sentence-final line.
+    text = 'Intro.\n\n"It turned at noon.\nShe left him there\nand went home.'
+    assert quote_texts(text) == ['"It turned at noon.']
+
+
+def test_unclosed_quote_before_next_opening() -> None:
+    text = "“It was late, he said “Come here,” and left."
+    assert quote_texts(text) == ["“It was late, he said", "“Come here,”"]
+
+
+def test_quote_continues_next_paragraph() -> None:
+    text = (
+        "Intro.\n\n“I went to the town,\nand it was empty.\n\n"
+        "“Then I came home.”\n\nShe nodded."
+    )
+    normalized = normalize_text(text)
+    paragraphs = split_paragraphs(normalized, 0, len(normalized))
+    quotes = find_quotes(normalized, paragraphs)
+    assert len(quotes) == 1
+    assert normalized[quotes[0].start : quotes[0].end].endswith("Then I came home.”")
+    assert len(quotes[0].open_marks) == 2
+
+
+def test_paragraph_without_reopening_ends() -> None:
+    text = "Intro.\n\n“I went to the town.\n\nShe nodded.\n\n“Yes.”"
+    assert quote_texts(text) == ["“I went to the town.", "“Yes.”"]
+
+
+def test_nested_single_quotes_stay_inside() -> None:
+    text = "“He said, ‘Mind the ice, it’s thin as paper.’” Her sister laughed."
+    assert quote_texts(text) == ["“He said, ‘Mind the ice, it’s thin as paper.’”"]
+
+
+def test_interrupted_speech_two_quotes() -> None:
+    text = "“Tobias, are you”—she pushed open the study door—“hiding from me again?”"
+    assert quote_texts(text) == ["“Tobias, are you”", "“hiding from me again?”"]
+
+
+def test_straight_quotes_beside_dashes() -> None:
+    text = '"Tobias, are you"—she pushed the door—"hiding again?"'
+    assert quote_texts(text) == ['"Tobias, are you"', '"hiding again?"']
+
+
+def test_dashes_never_quote_marks() -> None:
+    text = "The house was quiet—too quiet—when Ada came home.\n\n“Is anyone here?”"
+    assert quote_texts(text) == ["“Is anyone here?”"]
+
+
+def test_single_style_skips_apostrophes() -> None:
+    text = (
+        "‘The girls’ path is goin’ to flood,’ said Ann. ‘’Tis late, and it’s cold.’"
+        " They passed the Harpers’ gate, and ’twas dark."
+    )
+    assert quote_texts(text, SINGLE) == [
+        "‘The girls’ path is goin’ to flood,’",
+        "‘’Tis late, and it’s cold.’",
+    ]
+
+
+def test_double_style_ignores_apostrophes() -> None:
+    text = "The girls’ path. “It’s the Harpers’ gate,” she said. ’Twas dark."
+    assert quote_texts(text) == ["“It’s the Harpers’ gate,”"]
+
+
+def test_misdirected_curly_mark_closes() -> None:
+    text = "“Come here“ she said."
+    assert quote_texts(text) == ["“Come here“"]
+
+
+def test_punctuation_only_quote_dropped() -> None:
+    assert quote_texts('He wrote "" and "?" twice.') == []
+
+
+def test_quotes_skip_heading_paragraphs() -> None:
+    normalized = 'CHAPTER I\n\n"Hello," she said.'
+    paragraphs = [Paragraph(0, 9, heading=True), Paragraph(11, len(normalized))]
+    quotes = find_quotes(normalized, paragraphs)
+    assert [normalized[q.start : q.end] for q in quotes] == ['"Hello,"']
+
+
+def test_sentence_plan_heading_one_sentence() -> None:
+    plan = plan_sentence_starts(["CHAPTER", "I", "."], [], [], heading=True)
+    assert plan == [True, False, False]
+
+
+def test_sentence_plan_inverted_tag() -> None:
+    words = ['"', "Who", "left", "?", '"', "demanded", "Mr.", "Okafor", "."]
+    plan = plan_sentence_starts(words, open_marks=[0], close_marks=[4])
+    assert plan[0] is True
+    assert plan[1] is False
+    assert plan[4] is False
+    assert plan[5] is False
+
+
+def test_sentence_plan_quote_after_period() -> None:
+    words = ["said", "Tunde", ".", '"', "I", "came", "."]
+    plan = plan_sentence_starts(words, open_marks=[3], close_marks=[])
+    assert plan[3] is True
+    assert plan[4] is False
+
+
+def test_sentence_plan_quote_after_dash() -> None:
+    words = ["door", "—", "“", "hiding", "?", "”"]
+    plan = plan_sentence_starts(words, open_marks=[2], close_marks=[5])
+    assert plan[2] is False
+    assert plan[3] is False
+    assert plan[5] is False
+
+
+def test_sentence_plan_beat_left_to_parser() -> None:
+    words = ['"', "Then", "who", "?", '"', "Mr.", "Okafor", "looked", "."]
+    plan = plan_sentence_starts(words, open_marks=[0], close_marks=[4])
+    assert plan[5] is None
+
+
+def test_sentence_plan_after_comma_joins() -> None:
+    words = ["“", "You", "’re", "early", ",", "”", "Tobias", "said", "."]
+    plan = plan_sentence_starts(words, open_marks=[0], close_marks=[5])
+    assert plan[6] is False
+
+
+def test_sentence_plan_closed_then_open() -> None:
+    words = ['"', "Hi", ".", '"', '"', "Bye", ".", '"']
+    plan = plan_sentence_starts(words, open_marks=[0, 4], close_marks=[3, 7])
+    assert plan[3] is False
+    assert plan[4] is True
+    assert plan[5] is False
