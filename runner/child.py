@@ -41,8 +41,8 @@ class ParentGone(Exception):
 class JobChannel:
     """The child's side of the pipe while a job runs.
 
-    Between chunks the engine asks ``cancel_requested``; that drains the pipe,
-    so a ``cancel`` or ``stop`` sent mid-job is seen within one chunk.
+    Between chunks the engine calls ``cancel_requested``, which drains the pipe,
+    so a ``cancel`` or ``stop`` sent mid-job takes effect within one chunk.
     """
 
     def __init__(self, conn: Connection) -> None:
@@ -126,7 +126,7 @@ def _serve(channel: JobChannel, engine: Engine) -> None:
             return
         if kind == protocol.JOB:
             _run_job(channel, engine, payload)
-        # A cancel for a job that already ended needs no answer.
+        # A cancel for a job that already ended is ignored.
 
 
 def _load_engine(channel: JobChannel, name: str) -> Engine | None:
@@ -180,7 +180,7 @@ def _run_job(channel: JobChannel, engine: Engine, payload: dict[str, Any]) -> No
         raise
     except BaseException as exc:  # noqa: BLE001
         # SystemExit too: some NLP libraries call sys.exit on a bad option, and
-        # that must fail the job, not end the child that holds the model.
+        # that must fail the job, not end the child that has the model loaded.
         _send_job_error(channel, job_id, exc)
         return
     finally:
@@ -286,6 +286,8 @@ def _protect_front(score: int) -> None:
 
 
 def _logging_config(level: str) -> dict[str, Any]:
+    # The front's format (server.logs), written out again because the child
+    # imports nothing from server/: its log lines must interleave cleanly.
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -17,7 +17,7 @@ class JobInputError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class JobRequest:
-    """One job as the engine sees it.
+    """One job, as passed to an engine.
 
     Attributes:
         job_id: the front's id, for logs.
@@ -110,8 +110,8 @@ class Engine(abc.ABC):
     def run(self, job: JobRequest, progress: ProgressReporter) -> dict[str, Any]:
         """Analyse ``job.text_path``, write the result to ``job.result_path``.
 
-        Calls ``progress.update`` at least once per chunk, so that the front sees
-        movement and a cancel takes effect within one chunk.
+        Calls ``progress.update`` at least once per chunk, so that the progress
+        moves and a cancel takes effect within one chunk.
 
         Returns:
             Small statistics for the front's log and status: at least ``tokens``.

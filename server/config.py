@@ -45,7 +45,7 @@ class Settings:
     # How long a running job may take to stop after a cancel before the child is
     # killed and restarted.
     cancel_grace_s: float = 10.0
-    # Longest wait for a new child to load its model before it is restarted.
+    # Maximum time a new child may take to load its model before it is restarted.
     child_start_timeout_s: float = 600.0
     # The runner child is killed when its resident memory passes this, and its
     # job fails; 0 means 80 % of the machine's physical memory.

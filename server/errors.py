@@ -24,7 +24,7 @@ _HTTP_CODES = {
 class ApiError(Exception):
     """An error response: HTTP status, a short stable code and a message.
 
-    The message says what was wrong, with the value, and what to do instead.
+    The message names what was wrong, with the value, and what to do instead.
     ``extra`` fields are merged into the error object.
     """
 

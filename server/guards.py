@@ -46,8 +46,8 @@ def resident_mb(pid: int) -> float:
 class MemoryGuard:
     """Sample the child's memory; call ``on_over_limit`` when it passes the limit.
 
-    ``peak_mb`` is the highest sample since ``reset_peak``; the scheduler resets
-    it at the start of each job so that a job's error names its own peak.
+    ``peak_mb`` is the highest sample since ``reset_peak``. The scheduler resets
+    it at the start of each job, so that a job's error names its own peak.
     """
 
     def __init__(

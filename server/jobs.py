@@ -1,4 +1,4 @@
-"""Jobs and the table that holds them while they wait, run and await collection."""
+"""Jobs, and the table of jobs that wait, run or await collection."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from server.store import JobStore
 
 
 class JobStatus(str, enum.Enum):
-    """Where a job is in its life; the value is what the API returns."""
+    """The state of a job; the value is the ``status`` string of the API."""
 
     PENDING = "pending"  #: waiting in the FIFO
     RUNNING = "running"  #: handed to the runner child

@@ -73,6 +73,6 @@ def logging_config(level: str) -> dict[str, Any]:
             }
         },
         "root": {"level": level.upper(), "handlers": ["stderr"]},
-        # aiohttp's access log repeats what the job events say, once per poll.
+        # aiohttp's access log would add a line per status poll; job events suffice.
         "loggers": {"aiohttp.access": {"level": "WARNING"}},
     }

@@ -20,7 +20,7 @@ from server.submission import Submission, count_tokens, parse_body
 
 routes = web.RouteTableDef()
 
-# What a client is told to wait while the service restarts.
+# Retry-After sent while the service shuts down, for the restart to finish.
 SHUTDOWN_RETRY_AFTER_S = 30
 RESULT_BLOCK_BYTES = 256 * 1024
 

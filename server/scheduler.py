@@ -1,6 +1,6 @@
 """The FIFO of waiting jobs and the dispatcher that runs one job at a time.
 
-The GPU holds one model, so exactly one job runs, in CPU and GPU mode alike. Jobs
+The GPU has room for one model, so exactly one job runs, in CPU and GPU mode alike. Jobs
 wait in submission order; at most ``max_queue`` may wait (the running job does
 not count). The scheduler reacts to the runner child's messages and to its death.
 """
@@ -27,13 +27,13 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_RETRY_AFTER_S = 10
 MAX_RETRY_AFTER_S = 600
-# A job that was running when the service died runs once more; a job that was
-# running through two deaths is failed, since it may be what kills the service.
+# A job that was running when the service died runs once more. A job that was
+# running through two deaths is failed, because it may be what kills the service.
 MAX_ATTEMPTS = 2
 
 
 class QueueFull(Exception):
-    """The FIFO already holds ``max_queue`` waiting jobs."""
+    """The FIFO already contains ``max_queue`` waiting jobs."""
 
     def __init__(self, limit: int, retry_after_s: int) -> None:
         super().__init__(f"queue is full: {limit} jobs are already waiting")

@@ -31,7 +31,7 @@ CREATE INDEX IF NOT EXISTS jobs_seq ON jobs (seq);
 
 
 class JobStore:
-    """Where job records live between restarts; this base class keeps none."""
+    """Storage of job records across restarts; this base class stores nothing."""
 
     durable = False
 
