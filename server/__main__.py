@@ -39,7 +39,14 @@ async def serve(settings: Settings) -> None:
         site = web.TCPSite(
             runner, settings.host, settings.port, shutdown_timeout=REQUEST_DRAIN_S
         )
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise RuntimeError(
+                f"cannot listen on {settings.host}:{settings.port}: "
+                f"{exc.strerror or exc}; choose another --port or stop the other "
+                "server"
+            ) from None
         log_event(logger, "service.listening", url=f"http://{settings.host}:{settings.port}")
         signals = _signal_queue()
         received = await signals.get()
@@ -78,10 +85,10 @@ def main() -> int:
     try:
         asyncio.run(serve(settings))
     except OSError as exc:
-        # Typically the port is taken or the state folder is not writable.
+        # Raised while the state folder and its database are opened.
         logger.error(
-            "cannot start on %s:%d: %s; choose another --port or --state-dir, or "
-            "stop the other server", settings.host, settings.port, exc,
+            "cannot use the state folder %s: %s; choose another --state-dir",
+            settings.state_dir, exc,
         )  # fmt: skip
         return 1
     except (RuntimeError, ValueError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -15,7 +16,7 @@ from server.auth import KeyChecker, load_keys, make_auth_middleware
 from server.config import MEMORY_STATE, Settings
 from server.errors import json_errors
 from server.jobs import JobTable
-from server.keys import SCHEDULER, SETTINGS, STARTED_AT
+from server.keys import SCHEDULER, SETTINGS, STARTED_AT, UPLOADS
 from server.routes import routes
 from server.scheduler import JobScheduler
 from server.store import JobStore, SQLiteJobStore
@@ -35,6 +36,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[STARTED_AT] = time.time()
+    app[UPLOADS] = asyncio.Semaphore(settings.max_concurrent_uploads)
     app.add_routes(routes)
     app.cleanup_ctx.append(_scheduler_lifetime)
     return app

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 from typing import Any, Sequence
 
 from runner.protocol import ENGINES
 
 ENV_PREFIX = "BOOKNLP_JOBS_"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MEMORY_STATE = ":memory:"
 
 
@@ -40,6 +42,10 @@ class Settings:
     # non-Latin scripts can double or triple that, so the body limit leaves room.
     max_body_bytes: int = 64 * 1024 * 1024
     result_ttl_s: float = 3600.0
+    # A request body must arrive within this time, and at most this many bodies
+    # are read at once, because the front buffers each body in memory.
+    upload_timeout_s: float = 120.0
+    max_concurrent_uploads: int = 4
     sync_timeout_s: float = 60.0
     sync_max_tokens: int = 20_000
     # How long a running job may take to stop after a cancel before the child is
@@ -76,14 +82,26 @@ class Settings:
             "port", "max_queue", "max_tokens", "max_body_bytes", "result_ttl_s",
             "sync_timeout_s", "sync_max_tokens", "cancel_grace_s",
             "child_start_timeout_s", "shutdown_grace_s", "max_job_s",
-            "memory_poll_s",
+            "memory_poll_s", "upload_timeout_s", "max_concurrent_uploads",
         )  # fmt: skip
         for name in positive:
-            if getattr(self, name) <= 0:
+            value = getattr(self, name)
+            # NaN compares false with everything, so it would pass "<= 0".
+            if not math.isfinite(value) or value <= 0:
                 raise ValueError(
                     f"setting {name} must be positive, got {getattr(self, name)!r}; "
                     f"check {ENV_PREFIX}{name.upper()} and --{name.replace('_', '-')}"
                 )
+        if self.port > 65535:
+            raise ValueError(
+                f"setting port must be at most 65535, got {self.port}; check "
+                f"{ENV_PREFIX}PORT and --port"
+            )
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise ValueError(
+                f"setting log_level {self.log_level!r} is unknown; use one of "
+                f"{list(LOG_LEVELS)}"
+            )
         if self.max_child_memory_mb < 0:
             raise ValueError(
                 f"setting max_child_memory_mb must be 0 (automatic) or positive, got "

@@ -194,8 +194,10 @@ class JobTable:
             except FileNotFoundError:
                 pass
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, owner: str | None = None) -> dict[str, int]:
+        """Count the jobs of ``owner`` (all jobs when keys are off) by status."""
         counts = {status.value: 0 for status in JobStatus}
         for job in self._jobs.values():
-            counts[job.status.value] += 1
+            if job.owner == owner:
+                counts[job.status.value] += 1
         return counts

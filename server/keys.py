@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from server.config import Settings
@@ -10,3 +12,4 @@ from server.scheduler import JobScheduler
 SETTINGS = web.AppKey("settings", Settings)
 SCHEDULER = web.AppKey("scheduler", JobScheduler)
 STARTED_AT = web.AppKey("started_at", float)
+UPLOADS = web.AppKey("uploads", asyncio.Semaphore)

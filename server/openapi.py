@@ -30,7 +30,7 @@ BOOK_ID_PATTERN = "^[^\\u0000-\\u001f\\u007f]*$"
 
 SUBMISSION_400_CODES = (
     "invalid_json", "invalid_field", "missing_field", "empty_text", "invalid_text",
-    "invalid_utf8", "invalid_option", "invalid_body",
+    "invalid_utf8", "invalid_option", "invalid_body", "upload_incomplete",
 )  # fmt: skip
 
 
@@ -619,14 +619,18 @@ def _submission_errors() -> Schema:
             "Over the token limit, or the body is over max_body_bytes.",
             "too_many_tokens", "body_too_large",
         ),
+        "408": _error(
+            "The body did not arrive within upload_timeout_s.", "upload_timed_out"
+        ),
         "415": _error(
             "The body is neither application/json nor text/plain.",
             "unsupported_media_type",
         ),
         "500": _ref("responses", "InternalError"),
         "503": _error(
-            "max_queue jobs are already waiting, or the service is shutting down.",
-            "queue_full", "shutting_down",
+            "max_queue jobs are already waiting, max_concurrent_uploads bodies are "
+            "being read, or the service is shutting down.",
+            "queue_full", "shutting_down", "too_many_uploads",
             **{"Retry-After": _ref("headers", "RetryAfter")},
         ),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from typing import Any
@@ -14,15 +15,18 @@ from runner.protocol import ENGINES
 from server.auth import OWNER_KEY
 from server.errors import ApiError, json_response
 from server.jobs import Job, JobStatus, is_job_id, new_job_id
-from server.keys import SCHEDULER, SETTINGS, STARTED_AT
+from server.keys import SCHEDULER, SETTINGS, STARTED_AT, UPLOADS
+from server.logs import log_event
 from server.scheduler import JobScheduler, QueueFull
 from server.submission import Submission, count_tokens, parse_body
 
+logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 # Retry-After sent while the service shuts down, for the restart to finish.
 SHUTDOWN_RETRY_AFTER_S = 30
 RESULT_BLOCK_BYTES = 256 * 1024
+UPLOAD_RETRY_AFTER_S = 5
 
 
 def _scheduler(request: web.Request) -> JobScheduler:
@@ -41,21 +45,49 @@ async def _read_submission(request: web.Request) -> tuple[Submission, int]:
             f"{settings.max_body_bytes} bytes; split the book or raise "
             "BOOKNLP_JOBS_MAX_BODY_BYTES",
         )  # fmt: skip
-    try:
-        body = await request.read()
-    except RequestPayloadError as exc:
-        encoding = request.headers.get("Content-Encoding", "none")
-        raise ApiError(
-            400, "invalid_body",
-            f"request body could not be read with Content-Encoding {encoding!r} "
-            f"({exc}); send the text uncompressed or compress it correctly",
-        ) from None  # fmt: skip
+    body = await _read_body(request)
     submission = parse_body(
         body, request.content_type, request.query, ENGINES[settings.engine]
     )
     loop = asyncio.get_running_loop()
     tokens = await loop.run_in_executor(None, count_tokens, submission.text)
     return submission, tokens
+
+
+async def _read_body(request: web.Request) -> bytes:
+    """Read the request body within the upload timeout and the upload slots."""
+    settings = request.app[SETTINGS]
+    uploads = request.app[UPLOADS]
+    if uploads.locked():
+        raise ApiError(
+            503, "too_many_uploads",
+            f"{settings.max_concurrent_uploads} uploads are already in progress; "
+            f"retry in {UPLOAD_RETRY_AFTER_S} s",
+            headers={"Retry-After": str(UPLOAD_RETRY_AFTER_S)},
+        )  # fmt: skip
+    async with uploads:
+        try:
+            return await asyncio.wait_for(request.read(), settings.upload_timeout_s)
+        except asyncio.TimeoutError:
+            log_event(logger, "upload.timed_out", remote=request.remote)
+            raise ApiError(
+                408, "upload_timed_out",
+                f"the request body did not arrive within {settings.upload_timeout_s:g}"
+                " s; check the connection, or compress the text with gzip",
+            ) from None  # fmt: skip
+        except RequestPayloadError as exc:
+            encoding = request.headers.get("Content-Encoding", "none")
+            raise ApiError(
+                400, "invalid_body",
+                f"request body could not be read with Content-Encoding {encoding!r} "
+                f"({exc}); send the text uncompressed or compress it correctly",
+            ) from None  # fmt: skip
+        except ConnectionError as exc:
+            # The client went away mid-upload; nobody will read an answer.
+            log_event(logger, "upload.aborted", remote=request.remote, error=exc)
+            raise ApiError(
+                400, "upload_incomplete", "the connection closed during the upload"
+            ) from None
 
 
 def _check_token_limit(tokens: int, limit: int, hint: str) -> None:
@@ -187,7 +219,7 @@ async def job_stats(request: web.Request) -> web.Response:
             "running": _visible_running_id(request, scheduler),
             "busy": scheduler.running is not None,
         },
-        "jobs": scheduler.table.counts(),
+        "jobs": scheduler.table.counts(owner=request[OWNER_KEY]),
         "outcomes": dict(scheduler.outcomes),
         "child": {
             "pid": supervisor.pid,

@@ -25,10 +25,12 @@ COMPONENT_ALIASES = {
     "token": "tokens",
 }
 
-# Words with inner apostrophes or hyphens, numbers, and each other symbol alone:
-# close to how spaCy splits English (it also splits "n't" and "'s", so this count
-# runs a few percent low). Used for the token limit before the child sees the text.
-_TOKEN_PATTERN = re.compile(r"\w+(?:[-'’.]\w+)*|[^\w\s]")
+# Runs of letters and digits, and each other symbol alone. spaCy splits English
+# at hyphens, dashes and most punctuation too, so this count stays close to the
+# engine's; it runs a little high on contractions ("don't" counts 3, spaCy makes
+# 2), which errs on the safe side for the limit. A text of one long hyphenated
+# run ("a-a-a-...") is counted token by token, as the engine will split it.
+_TOKEN_PATTERN = re.compile(r"\w+|[^\w\s]")
 
 
 @dataclasses.dataclass(frozen=True)

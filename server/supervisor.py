@@ -197,7 +197,9 @@ class RunnerSupervisor:
         was_ready = self.ready_info is not None
         self.ready_info = None
         self.last_error = cause
-        log_event(logger, "child.died", pid=process.pid, cause=cause)
+        if not self._stopping:
+            # A stop the front asked for is logged as child.stopped instead.
+            log_event(logger, "child.died", pid=process.pid, cause=cause)
         self._on_exit(cause)
         if self._stopping:
             return

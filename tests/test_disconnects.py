@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import pytest
 
 from tests.conftest import ClientFactory, submit_text, wait_status
 
@@ -59,3 +62,58 @@ async def test_download_cut_short_keeps_result(make_client: ClientFactory) -> No
     result = await response.json()
     assert response.status == 200
     assert result["text"]["tokens"] == 200_000
+
+
+async def test_stalled_upload_times_out(make_client: ClientFactory) -> None:
+    client = await make_client(upload_timeout_s=0.5)
+    reader, writer = await open_raw(client)
+    writer.write(
+        b"POST /v1/jobs HTTP/1.1\r\nHost: localhost\r\n"
+        b"Content-Type: text/plain\r\nContent-Length: 5000\r\n\r\nonly a little"
+    )
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), 10)
+    writer.close()
+    assert status_line.startswith(b"HTTP/1.1 408")
+
+
+async def test_upload_slots_are_limited(make_client: ClientFactory) -> None:
+    client = await make_client(max_concurrent_uploads=2, upload_timeout_s=5)
+    stalled = []
+    for _ in range(2):
+        reader, writer = await open_raw(client)
+        writer.write(
+            b"POST /v1/jobs HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Type: text/plain\r\nContent-Length: 5000\r\n\r\nslow"
+        )
+        await writer.drain()
+        stalled.append(writer)
+    await asyncio.sleep(0.2)
+    response = await client.post("/v1/jobs", json={"text": "a third upload"})
+    body = await response.json()
+    assert response.status == 503
+    assert body["error"]["code"] == "too_many_uploads"
+    assert "Retry-After" in response.headers
+    for writer in stalled:
+        writer.close()
+    await asyncio.sleep(0.2)
+    retry = await client.post("/v1/jobs", json={"text": "a third upload"})
+    assert retry.status == 202
+
+
+async def test_aborted_upload_logged_without_traceback(
+    make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    client = await make_client()
+    reader, writer = await open_raw(client)
+    writer.write(
+        b"POST /v1/jobs HTTP/1.1\r\nHost: localhost\r\n"
+        b"Content-Type: text/plain\r\nContent-Length: 100000\r\n\r\npartial"
+    )
+    await writer.drain()
+    await asyncio.sleep(0.1)
+    writer.close()
+    await asyncio.sleep(0.3)
+    assert "event=upload.aborted" in caplog.text
+    assert "Traceback" not in caplog.text

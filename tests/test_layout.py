@@ -243,3 +243,22 @@ def test_collapsed_text_maps_back() -> None:
         start = view.to_source(index)
         assert source[start : start + len(word)] == word
         assert view.to_collapsed(start) == index
+
+
+def test_markers_out_of_order_keep_text() -> None:
+    text = (
+        "A story about Ann.\n*** END OF THE PROJECT GUTENBERG EBOOK X ***\n"
+        "*** START OF THE PROJECT GUTENBERG EBOOK X ***\n"
+    )
+    span = find_analysed_span(text)
+    assert (span.start, span.end) == (0, len(text))
+    assert span.boilerplate_removed is False
+
+
+def test_markers_around_nothing_keep_text() -> None:
+    text = (
+        "Preface by Ann.\n*** START OF THE PROJECT GUTENBERG EBOOK X ***\n\n"
+        "*** END OF THE PROJECT GUTENBERG EBOOK X ***\n"
+    )
+    span = find_analysed_span(text)
+    assert (span.start, span.end) == (0, len(text))

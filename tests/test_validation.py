@@ -125,3 +125,11 @@ async def test_pipeline_aliases_accepted(make_client: ClientFactory) -> None:
     client = await make_client()
     job = await submit_text(client, "a b", pipeline="token")
     assert job["components"] == ["tokens"]
+
+
+async def test_hyphen_run_counts_every_token(make_client: ClientFactory) -> None:
+    client = await make_client(max_tokens=1000)
+    response = await client.post("/v1/jobs", json={"text": "a-" * 2000})
+    body = await response.json()
+    assert response.status == 413
+    assert body["error"]["tokens"] == 4000
