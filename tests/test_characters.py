@@ -194,3 +194,10 @@ def test_name_vote_honorific_gender() -> None:
         [candidate(0, "Mrs. Penrose", PER), candidate(3, "Mr. Okafor", PER)]
     )
     assert [m.gender for m in mentions] == [SHE, HE]
+
+
+def test_display_name_ignores_single_slip() -> None:
+    forms = Counter({"Bartleby": 124, "Meanwhile Bartleby": 1})
+    assert display_name(forms) == "Bartleby"
+    darcy = Counter({"Mr. Darcy": 271, "Darcy": 90, "Mr. Fitzwilliam Darcy": 1})
+    assert display_name(darcy) == "Mr. Darcy"

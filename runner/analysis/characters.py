@@ -118,13 +118,24 @@ def display_name(forms: Counter[str]) -> str:
 
     A full name without an honorific ("Elizabeth Bennet") beats one with it
     ("Miss Elizabeth Bennet"). Ties go to the longer form, then to the
-    alphabetically first.
+    alphabetically first. In a character seen more than twice, a full name seen
+    only once does not count: one tagging slip ("Meanwhile Bartleby") or one
+    formal use ("Mr. Fitzwilliam Darcy") should not name the character.
     """
+    min_count = 2 if max(forms.values(), default=0) > 2 else 1
     plain = Counter(
-        {form: n for form, n in forms.items() if _full_form(form) == "plain"}
+        {
+            form: n
+            for form, n in forms.items()
+            if n >= min_count and _full_form(form) == "plain"
+        }
     )
     titled = Counter(
-        {form: n for form, n in forms.items() if _full_form(form) == "titled"}
+        {
+            form: n
+            for form, n in forms.items()
+            if n >= min_count and _full_form(form) == "titled"
+        }
     )
     pool = plain or titled or forms
     return min(pool, key=lambda form: (-pool[form], -len(form), form))
