@@ -83,7 +83,7 @@ async def _read_body(request: web.Request) -> bytes:
                 f"({exc}); send the text uncompressed or compress it correctly",
             ) from None  # fmt: skip
         except ConnectionError as exc:
-            # The client went away mid-upload; nobody will read an answer.
+            # The client closed the connection mid-upload, so no response can reach it.
             log_event(logger, "upload.aborted", remote=request.remote, error=exc)
             raise ApiError(
                 400, "upload_incomplete", "the connection closed during the upload"

@@ -27,9 +27,9 @@ COMPONENT_ALIASES = {
 
 # Runs of letters and digits, and each other symbol alone. spaCy splits English
 # at hyphens, dashes and most punctuation too, so this count stays close to the
-# engine's; it runs a little high on contractions ("don't" counts 3, spaCy makes
-# 2), which errs on the safe side for the limit. A text of one long hyphenated
-# run ("a-a-a-...") is counted token by token, as the engine will split it.
+# engine's. It runs a little high on contractions ("don't" counts 3 where spaCy
+# makes 2), which errs on the safe side for the limit. A text of one long
+# hyphenated run ("a-a-a-...") is counted token by token, as the engine splits it.
 _TOKEN_PATTERN = re.compile(r"\w+|[^\w\s]")
 
 
@@ -133,7 +133,7 @@ def _check_text(text: Any) -> str:
             f"field 'text' must be a string, got {type(text).__name__}",
             field="text",
         )  # fmt: skip
-    # A byte-order mark says nothing about the book; offsets index the text after it.
+    # A byte-order mark is not part of the book, so offsets index the text after it.
     text = text.removeprefix("\ufeff")
     if not text.strip():
         raise ApiError(
