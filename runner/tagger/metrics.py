@@ -1,0 +1,80 @@
+"""Exact-match precision, recall and F1 for entity spans and event tokens.
+
+Entities match when start, end and category are equal. Layers are pooled, so a
+span predicted in another BIO column still counts. Events match by token offset.
+Each document's items form a set, so duplicates count once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Hashable, Iterable
+
+from runner.tagger.litbank import Document
+
+
+@dataclasses.dataclass
+class Counts:
+    """True positives and the sizes of the predicted and gold sets."""
+
+    true_positives: int = 0
+    predicted: int = 0
+    gold: int = 0
+
+    def add(self, predicted: Iterable[Hashable], gold: Iterable[Hashable]) -> None:
+        predicted_set, gold_set = set(predicted), set(gold)
+        self.true_positives += len(predicted_set & gold_set)
+        self.predicted += len(predicted_set)
+        self.gold += len(gold_set)
+
+    def scores(self) -> dict[str, float]:
+        """Return precision, recall and F1 as percentages (0 when undefined)."""
+        precision = _ratio(self.true_positives, self.predicted)
+        recall = _ratio(self.true_positives, self.gold)
+        f1 = 0.0
+        if precision + recall > 0:
+            f1 = 2 * precision * recall / (precision + recall)
+        return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    return 100.0 * numerator / denominator if denominator else 0.0
+
+
+def entity_keys(document: Document) -> set[tuple[str, int, int, str]]:
+    """Return the (doc id, start, end, category) keys of a document's entities."""
+    return {
+        (document.doc_id, span.start, span.end, span.category)
+        for span in document.entities
+    }
+
+
+def event_keys(document: Document) -> set[tuple[str, int]]:
+    """Return the (doc id, token offset) keys of a document's events."""
+    return {(document.doc_id, offset) for offset in document.events}
+
+
+def score_documents(
+    predicted: list[Document], gold: list[Document]
+) -> dict[str, dict[str, float]]:
+    """Score predicted documents against gold ones, matched by doc id.
+
+    A gold document without a prediction counts as an empty prediction.
+    Returns percentages keyed by task (``entities``, ``events``).
+
+    Raises:
+        ValueError: a predicted document has no gold document with its id.
+    """
+    predicted_by_id = {document.doc_id: document for document in predicted}
+    gold_ids = {document.doc_id for document in gold}
+    unknown = sorted(set(predicted_by_id) - gold_ids)
+    if unknown:
+        raise ValueError(f"no gold document with id {unknown[0]!r}")
+    entities, events = Counts(), Counts()
+    for reference in gold:
+        document = predicted_by_id.get(reference.doc_id)
+        if document is None:
+            document = Document(reference.doc_id, reference.sentences)
+        entities.add(entity_keys(document), entity_keys(reference))
+        events.add(event_keys(document), event_keys(reference))
+    return {"entities": entities.scores(), "events": events.scores()}

