@@ -1,1 +1,1 @@
-"""The runner child process: holds the analysis model and runs one job at a time."""
+"""The runner child process: loads the analysis model once and runs one job at a time."""

@@ -118,5 +118,5 @@ class Engine(abc.ABC):
 
         Raises:
             JobCancelled: from ``progress.update``, when the job was cancelled.
-            JobInputError: the text cannot be analysed; the message says why.
+            JobInputError: the text cannot be analysed; the message explains why.
         """

@@ -45,7 +45,7 @@ ALL_COMPONENTS = ("tokens", "entities", "quotes", "characters", "events", "super
 
 @dataclasses.dataclass(frozen=True)
 class EngineSpec:
-    """What an engine offers, known to the front before the child has started.
+    """Capabilities of an engine, known to the front before the child starts.
 
     Attributes:
         components: result sections the engine computes.

@@ -1,5 +1,5 @@
 """The aiohttp front process: job API, FIFO queue and runner supervision.
 
-Nothing in this package imports torch, spaCy or an engine; the runner child
-holds those.
+Nothing in this package imports torch, spaCy or an engine; only the runner
+child imports those.
 """

@@ -1,4 +1,4 @@
-"""Start, watch and restart the runner child that holds the model.
+"""Start, watch and restart the runner child that has the model loaded.
 
 The child runs in its own process (multiprocessing ``spawn``) so that an
 out-of-memory kill or a crash in native code takes down only the child. The front

@@ -1,4 +1,4 @@
-"""Optional API keys: who may call what, and who sees which job."""
+"""Optional API keys: who may call what, and which jobs each key can read."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ async def test_upload_cut_short_queues_nothing(make_client: ClientFactory) -> No
 async def test_declared_oversize_body_rejected_early(make_client: ClientFactory) -> None:
     client = await make_client(max_body_bytes=4096)
     reader, writer = await open_raw(client)
-    # Only the headers are sent: the answer must come without the body.
+    # Only the headers are sent: the response must come without the body.
     writer.write(
         b"POST /v1/jobs HTTP/1.1\r\nHost: localhost\r\n"
         b"Content-Type: text/plain\r\nContent-Length: 900000000\r\n\r\n"

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from aiohttp.test_utils import TestClient
 
 from tests.conftest import ClientFactory
 
@@ -23,6 +24,16 @@ def load_submit() -> ModuleType:
     sys.modules["submit_script"] = module
     spec.loader.exec_module(module)
     return module
+
+
+def write_book(folder: Path, name: str, text: str) -> str:
+    book = folder / name
+    book.write_bytes(text.encode("utf-8"))
+    return str(book)
+
+
+def base_url(client: TestClient) -> str:
+    return str(client.make_url("")).rstrip("/")
 
 
 async def run_submit(*argv: str) -> int:
@@ -51,10 +62,8 @@ async def test_submit_exits_nonzero_on_failed_job(
     make_client: ClientFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     client = await make_client()
-    book = tmp_path / "bad.txt"
-    book.write_text("#test-engine chunks=3 raise_at=1\nwords")
-    url = str(client.make_url("")).rstrip("/")
-    code = await run_submit(str(book), "--server", url, "--output",
+    book = write_book(tmp_path, "bad.txt", "#test-engine chunks=3 raise_at=1\nwords")
+    code = await run_submit(book, "--server", base_url(client), "--output",
                             str(tmp_path / "o.json"), "--poll-interval", "0.05")  # fmt: skip
     assert code == 1
     assert "scripted failure at chunk 1" in capsys.readouterr().err
@@ -64,10 +73,8 @@ async def test_submit_rejected_input_exits_2(
     make_client: ClientFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     client = await make_client()
-    book = tmp_path / "book.txt"
-    book.write_text("some words")
-    url = str(client.make_url("")).rstrip("/")
-    code = await run_submit(str(book), "--server", url, "--model", "enormous")
+    book = write_book(tmp_path, "book.txt", "some words")
+    code = await run_submit(book, "--server", base_url(client), "--model", "enormous")
     assert code == 2
     assert "unknown model 'enormous'" in capsys.readouterr().err
 
@@ -76,10 +83,8 @@ async def test_submit_no_wait_prints_job_id(
     make_client: ClientFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     client = await make_client()
-    book = tmp_path / "book.txt"
-    book.write_text("some words")
-    url = str(client.make_url("")).rstrip("/")
-    code = await run_submit(str(book), "--server", url, "--no-wait")
+    book = write_book(tmp_path, "book.txt", "some words")
+    code = await run_submit(book, "--server", base_url(client), "--no-wait")
     job_id = capsys.readouterr().out.strip().splitlines()[0]
     assert code == 0
     status = await client.get(f"/v1/jobs/{job_id}")
