@@ -51,23 +51,35 @@ class EngineSpec:
         components: result sections the engine computes.
         models: model names a request may select; the first is the default.
         description: one line for ``/v1/ready`` and the README.
+        lacking: ``(model, components)`` pairs: sections that a model does not
+            compute although the engine's other models do.
     """
 
     components: tuple[str, ...]
     models: tuple[str, ...]
     description: str
+    lacking: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def default_model(self) -> str:
         return self.models[0]
 
+    def components_for(self, model: str) -> tuple[str, ...]:
+        """Return the sections that ``model`` computes, in the engine's order."""
+        lacking = dict(self.lacking).get(model, ())
+        return tuple(name for name in self.components if name not in lacking)
+
 
 ENGINES: dict[str, EngineSpec] = {
     "spacy": EngineSpec(
-        components=("tokens", "entities", "quotes", "characters"),
-        models=("fast",),
-        description="spaCy en_core_web_sm parse and NER with rule-based quotes "
-        "and character clustering",
+        components=("tokens", "entities", "quotes", "characters", "events"),
+        # "litbank": spaCy parse plus the LitBank entity and event tagger;
+        # "fast": spaCy's own NER and rules, no events.
+        models=("litbank", "fast"),
+        description="spaCy en_core_web_sm parse, a LitBank-trained MiniLM tagger "
+        "for nested entities and events (model litbank) or spaCy NER (model fast), "
+        "rule-based quotes and character clustering",
+        lacking=(("fast", ("events",)),),
     ),
     # A fast engine for tests of timing and faults; it does no NLP.
     "test": EngineSpec(

@@ -1,6 +1,6 @@
 """Measure one book through the whole service: speed, child memory, progress.
 
-    .venv/bin/python scripts/bench_book.py BOOK [--engine spacy] [--max-tokens N]
+    .venv/bin/python scripts/bench_book.py BOOK [--engine spacy] [--model M] [--max-tokens N]
 
 Starts ``python -m server`` on a free loopback port, waits for the runner child,
 submits BOOK, polls its status every 0.1 s while sampling the child's resident
@@ -51,7 +51,7 @@ def high_water_mark(pid: int) -> int:
     return 0
 
 
-def run(book: str, engine: str, max_tokens: int) -> dict[str, Any]:
+def run(book: str, engine: str, max_tokens: int, model: str | None) -> dict[str, Any]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = dict(os.environ, BOOKNLP_JOBS_ENGINE=engine,
@@ -66,7 +66,10 @@ def run(book: str, engine: str, max_tokens: int) -> dict[str, Any]:
         with open(book, "rb") as handle:
             body = handle.read()
         started = time.monotonic()
-        job = request_json(url + "/v1/jobs", body, **{"Content-Type": "text/plain"})
+        query = f"?model={model}" if model else ""
+        job = request_json(
+            f"{url}/v1/jobs{query}", body, **{"Content-Type": "text/plain"}
+        )
         peak_rss, progress_values, status = idle_rss, set(), {}
         while status.get("status") not in ("completed", "failed", "cancelled"):
             time.sleep(0.1)
@@ -85,6 +88,7 @@ def run(book: str, engine: str, max_tokens: int) -> dict[str, Any]:
     return {
         "book": os.path.basename(book),
         "engine": engine,
+        "model": result["model"],
         "device": ready["device"],
         "tokens": tokens,
         "seconds": round(elapsed, 1),
@@ -94,6 +98,8 @@ def run(book: str, engine: str, max_tokens: int) -> dict[str, Any]:
         "distinct_progress_values": len(progress_values),
         "characters": len(result["characters"]),
         "quotes": len(result["quotes"]),
+        "entities": len(result["entities"]),
+        "events": len(result["events"]),
         "stage_seconds": result.get("timings", {}),
     }
 
@@ -103,8 +109,11 @@ def main() -> int:
     parser.add_argument("book", help="UTF-8 text file")
     parser.add_argument("--engine", default="spacy")
     parser.add_argument("--max-tokens", type=int, default=1_000_000)
+    parser.add_argument(
+        "--model", help="model to request (default: the engine's default)"
+    )
     args = parser.parse_args()
-    figures = run(args.book, args.engine, args.max_tokens)
+    figures = run(args.book, args.engine, args.max_tokens, args.model)
     print(f"machine: {platform.node()} {os.cpu_count()} cores, "
           f"{psutil.virtual_memory().total / 2**30:.0f} GiB, {platform.processor() or platform.machine()}")  # fmt: skip
     for key, value in figures.items():

@@ -348,6 +348,7 @@ def _result_schema() -> Schema:
     sections["entities"] = {"type": "array", "items": _entity_schema()}
     sections["quotes"] = {"type": "array", "items": _quote_schema()}
     sections["characters"] = {"type": "array", "items": _character_schema()}
+    sections["events"] = {"type": "array", "items": _event_schema()}
     span = {
         "type": "array", "prefixItems": [_count(), _count()], "items": False,
         "description": "Character offsets [start, end) of the part analysed.",
@@ -390,8 +391,14 @@ def _token_schema() -> Schema:
             "fine_pos": {"type": "string"},
             "dep": {"type": "string"},
             "head": _count(),
+            # Written only by models that compute events.
+            "event": {"type": "boolean"},
         },
     )
+
+
+def _event_schema() -> Schema:
+    return _object({"token_id": _count(), **_offsets(), "text": {"type": "string"}})
 
 
 def _entity_schema() -> Schema:

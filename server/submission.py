@@ -80,11 +80,12 @@ def parse_body(
             f"content type {content_type!r} is not accepted; send the book as "
             "text/plain (options in the query) or application/json",
         )  # fmt: skip
+    model = _check_model(fields.get("model"), engine)
     return Submission(
         text=_check_text(text),
         book_id=_check_book_id(fields.get("book_id")),
-        components=_check_pipeline(fields.get("pipeline"), engine),
-        model=_check_model(fields.get("model"), engine),
+        model=model,
+        components=_check_pipeline(fields.get("pipeline"), engine, model),
     )
 
 
@@ -174,9 +175,12 @@ def _check_book_id(book_id: Any) -> str | None:
     return book_id
 
 
-def _check_pipeline(pipeline: Any, engine: EngineSpec) -> tuple[str, ...]:
+def _check_pipeline(
+    pipeline: Any, engine: EngineSpec, model: str
+) -> tuple[str, ...]:
+    provided = engine.components_for(model)
     if pipeline is None:
-        return engine.components
+        return provided
     if isinstance(pipeline, str):
         pipeline = [part.strip() for part in pipeline.split(",") if part.strip()]
     if not isinstance(pipeline, list) or not all(isinstance(p, str) for p in pipeline):
@@ -207,6 +211,15 @@ def _check_pipeline(pipeline: Any, engine: EngineSpec) -> tuple[str, ...]:
                 400, "invalid_field",
                 f"pipeline component {name!r} is not provided by this server's "
                 f"engine; it provides {list(engine.components)}",
+                field="pipeline",
+            )  # fmt: skip
+        if component not in provided:
+            needs = [m for m in engine.models if component in engine.components_for(m)]
+            raise ApiError(
+                400, "invalid_field",
+                f"pipeline component {name!r} is not computed by model {model!r}; "
+                f"choose model {needs[0]!r} or drop {name!r} (model {model!r} "
+                f"provides {list(provided)})",
                 field="pipeline",
             )  # fmt: skip
         if component not in chosen:

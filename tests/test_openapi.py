@@ -267,9 +267,10 @@ def test_pipeline_enum_follows_engine() -> None:
     spacy = build_openapi("spacy")["components"]["parameters"]["Pipeline"]
     test = build_openapi("test")["components"]["parameters"]["Pipeline"]
     spacy_names = spacy["schema"]["items"]["enum"]
-    assert spacy_names[:4] == list(ENGINES["spacy"].components)
+    assert spacy_names[:5] == list(ENGINES["spacy"].components)
     assert "coref" in spacy_names
-    assert "events" not in spacy_names
+    assert "events" in spacy_names
+    assert "supersenses" not in spacy_names
     assert test["schema"]["items"]["enum"] == ["tokens", "token"]
 
 
@@ -287,7 +288,7 @@ def test_pipeline_string_pattern_matches_parser() -> None:
     pattern = re.compile(schema["properties"]["pipeline"]["anyOf"][1]["pattern"])
     for accepted in ("tokens", " coref , quotes", ",entities,,", "token,\ttokens "):
         assert pattern.search(accepted), accepted
-    for rejected in ("", ",", " , ", "tokens,bogus", "events", "tokensx"):
+    for rejected in ("", ",", " , ", "tokens,bogus", "supersenses", "tokensx"):
         assert not pattern.search(rejected), rejected
 
 

@@ -33,8 +33,13 @@ def run_job(
     data: bytes,
     components: tuple[str, ...] = ALL_COMPONENTS,
     cancel_after: int | None = None,
+    model: str = "fast",
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
-    """Run one job; return the result, the progress messages and the stats."""
+    """Run one job; return the result, the progress messages and the stats.
+
+    The default is the ``fast`` model, which most rules here are about; the
+    tagger's model has its own tests in ``test_litbank_engine``.
+    """
     text_path = tmp_path / "book.txt"
     text_path.write_bytes(data)
     result_path = tmp_path / "result.json"
@@ -45,7 +50,7 @@ def run_job(
 
     reporter = ProgressReporter(messages.append, cancel_requested, STAGE_WEIGHTS)
     job = JobRequest(
-        "job-1", str(text_path), str(result_path), components, "fast", "b-1"
+        "job-1", str(text_path), str(result_path), components, model, "b-1"
     )
     stats = engine.run(job, reporter)
     return orjson.loads(result_path.read_bytes()), messages, stats
@@ -56,8 +61,14 @@ def test_describe_reports_cpu() -> None:
     assert description["engine"] == "spacy"
     assert description["device"] == "cpu"
     assert "cuda_device" in description
-    assert description["components"] == ["tokens", "entities", "quotes", "characters"]
-    assert description["models"] == ["fast"]
+    assert description["components"] == [
+        "tokens", "entities", "quotes", "characters", "events"
+    ]  # fmt: skip
+    assert description["models"] == ["litbank", "fast"]
+    assert description["default_model"] == "litbank"
+    assert "events" not in description["model_components"]["fast"]
+    assert description["tagger"]["device"] == "cpu"
+    assert description["tagger"]["dev_f1"]["entities"] > 0
     assert description["versions"]["spacy"].startswith("3.8")
 
 
@@ -77,7 +88,7 @@ def test_result_has_schema_keys(engine: Engine, tmp_path) -> None:
     assert stats["tokens"] == len(result["tokens"]) == result["text"]["tokens"]
     assert stats["quotes"] == len(result["quotes"])
     assert stats["characters"] == len(result["characters"])
-    assert set(result["timings"]) == set(STAGE_WEIGHTS)
+    assert set(result["timings"]) == set(STAGE_WEIGHTS) | {"parse.spacy"}
 
 
 def test_tokens_consistent_ids(engine: Engine, tmp_path) -> None:

@@ -14,7 +14,10 @@ async def test_spacy_engine_analyses_a_chapter(make_client: ClientFactory) -> No
     client = await make_client(engine="spacy")
     ready = await wait_ready(client)
     assert ready["engine"] == "spacy"
-    assert set(ready["components"]) == {"tokens", "entities", "quotes", "characters"}
+    assert set(ready["components"]) == {
+        "tokens", "entities", "quotes", "characters", "events"
+    }  # fmt: skip
+    assert ready["default_model"] == "litbank"
     assert ready["device"] in ("cpu", "cuda")
 
     text = CHAPTER.read_text(encoding="utf-8")
@@ -44,5 +47,9 @@ async def test_spacy_engine_analyses_a_chapter(make_client: ClientFactory) -> No
     assert text[quote["start"]:quote["end"]] == quote["text"]
     assert quote["text"].startswith("“")
     assert len(result["quotes"]) >= 20
-    assert result["events"] == []
+    # The default model tags events and marks them on the tokens.
+    assert result["model"] == "litbank"
+    events = [t["token_id"] for t in tokens if t["event"]]
+    assert events and events == [e["token_id"] for e in result["events"]]
+    assert {"PROP", "NOM", "PRON"} <= {e["mention_type"] for e in result["entities"]}
     assert result["supersenses"] == []

@@ -133,3 +133,22 @@ async def test_hyphen_run_counts_every_token(make_client: ClientFactory) -> None
     body = await response.json()
     assert response.status == 413
     assert body["error"]["tokens"] == 4000
+
+
+def test_component_a_model_lacks_is_rejected() -> None:
+    from runner.protocol import ENGINES
+    from server.errors import ApiError
+    from server.submission import parse_body
+
+    spacy = ENGINES["spacy"]
+    body = b'{"text": "He ran.", "model": "fast", "pipeline": ["tokens", "event"]}'
+    with pytest.raises(ApiError) as caught:
+        parse_body(body, "application/json", {}, spacy)
+    assert caught.value.status == 400
+    message = str(caught.value)
+    assert "'event'" in message and "'fast'" in message and "'litbank'" in message
+    # Without a pipeline, each model gets the sections it computes.
+    fast = parse_body(b'{"text": "He ran.", "model": "fast"}', "application/json", {}, spacy)
+    assert "events" not in fast.components
+    tagged = parse_body(b'{"text": "He ran."}', "application/json", {}, spacy)
+    assert tagged.model == "litbank" and "events" in tagged.components

@@ -59,7 +59,9 @@ def link_pronouns(
     candidate_ends = [mentions[index].end for index in candidates]
     links: dict[int, int] = {}
     for index, pronoun in enumerate(mentions):
-        if pronoun.kind != PRON:
+        # Only gendered third-person pronouns take antecedents; the tagger also
+        # types "those" of "those who knew him" as PRON.
+        if pronoun.kind != PRON or pronoun.key not in PRONOUN_GENDER:
             continue
         position = bisect.bisect_left(candidate_ends, pronoun.start)
         reachable = _reachable(mentions, candidates, position, pronoun, tokens)

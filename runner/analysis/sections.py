@@ -1,7 +1,8 @@
 """Build the ``entities``, ``quotes`` and ``characters`` sections of a result.
 
-Sections the job did not request are empty lists, and so are ``events`` and
-``supersenses``, which this engine does not compute. Token spans are inclusive
+Sections the job did not request are empty lists, and so is ``supersenses``,
+which this engine does not compute; ``events`` lists the event tokens that the
+tagger found (none with the ``fast`` model). Token spans are inclusive
 global token ids; character offsets are ``[start, end)`` into the submitted text.
 """
 
@@ -28,6 +29,7 @@ class ResultSections:
         quotes: Sequence[QuoteTokens],
         cast: Cast,
         components: Sequence[str],
+        event_tokens: Sequence[int] = (),
     ) -> None:
         self.text = text
         self.table = table
@@ -35,13 +37,14 @@ class ResultSections:
         self.quotes = quotes
         self.cast = cast
         self.components = frozenset(components)
+        self.event_tokens = event_tokens
 
     def items(self) -> Iterator[tuple[str, Any]]:
         """Yield ``(key, value)`` for each section after ``tokens``, in result order."""
         yield "entities", self.entities() if "entities" in self.components else []
         yield "quotes", self.quote_rows() if "quotes" in self.components else []
         yield "characters", self.characters() if "characters" in self.components else []
-        yield "events", []
+        yield "events", self.events() if "events" in self.components else []
         yield "supersenses", []
 
     def _span(self, first: int, last: int) -> dict[str, Any]:
@@ -64,6 +67,17 @@ class ResultSections:
             row["mention_type"] = mention.kind
             row["character_id"] = mention.character if with_characters else None
             rows.append(row)
+        return rows
+
+    def events(self) -> list[dict[str, Any]]:
+        """Return one row per event trigger token, in text order."""
+        rows = []
+        for token in self.event_tokens:
+            row = self._span(token, token)
+            rows.append(
+                {"token_id": token, "start": row["start"], "end": row["end"],
+                 "text": row["text"]}
+            )  # fmt: skip
         return rows
 
     def quote_rows(self) -> list[dict[str, Any]]:

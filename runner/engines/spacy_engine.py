@@ -1,4 +1,7 @@
-"""The "spacy" engine: spaCy parse and NER plus rule-based quotes and characters.
+"""The "spacy" engine: spaCy parse, entities and events, rule-based quotes and characters.
+
+Two models: ``litbank`` (the default) tags nested entities and events with the
+LitBank tagger in ``runner.tagger``; ``fast`` uses spaCy's own NER and no events.
 
 A job runs in these stages, each reported through ``ProgressReporter`` with the
 weights in ``STAGE_WEIGHTS``:
@@ -7,8 +10,9 @@ weights in ``STAGE_WEIGHTS``:
   split paragraphs and headings, and estimate the token count.
 - ``quotes``: find quotes from their marks (before parsing, because the parser's
   sentence starts depend on them).
-- ``parse``: spaCy over chunks of whole paragraphs; token rows go to a temporary
-  file, only compact arrays stay in memory.
+- ``parse``: spaCy over chunks of whole paragraphs, then (model ``litbank``)
+  the tagger over the same chunk; token rows go to a temporary file, only
+  compact arrays stay in memory. Progress moves per tagger batch.
 - ``characters``: mentions, pronoun links, name clusters and quote speakers.
 - ``write``: stream the result JSON and rename it into place.
 
@@ -27,6 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import torch
 from spacy import about as spacy_about
 
 from runner.analysis.cast import Cast, build_cast
@@ -49,10 +54,16 @@ from runner.engine import Engine, JobInputError, JobRequest, ProgressReporter
 from runner.engines.spacy_parse import DEFAULT_BATCH_SIZE, ChunkParser
 from runner.engines.spacy_pipeline import load_pipeline
 from runner.protocol import ENGINES
+from runner.tagger.tagger import Tagger
 
 logger = logging.getLogger(__name__)
 
 ENGINE_NAME = "spacy"
+TAGGER_MODEL = "litbank"
+# Share of a chunk's parse-stage time that spaCy takes when the tagger runs too;
+# the tagger takes the rest. Measured on The Secret Garden on a 2-core CPU:
+# spaCy without NER 7.7 s, the tagger 24.2 s (scripts/BENCHMARKS.md).
+SPACY_SHARE_WITH_TAGGER = 0.24
 
 # Relative share of the progress bar per stage, in the order the stages run. They
 # follow measured run times: parsing took 97 % of a run and characters 2.5 % on a
@@ -75,21 +86,38 @@ class SpacyEngine(Engine):
 
     def __init__(self) -> None:
         self.nlp, self.model_package = load_pipeline()
-        self.cuda_device = detect_device()[1]
+        self.device, self.cuda_device = detect_device()
         self.spec = ENGINES[ENGINE_NAME]
+        started = time.perf_counter()
+        self.tagger = Tagger.load().to(self.device)
+        logger.info(
+            "loaded the LitBank tagger on %s in %.1fs",
+            self.device,
+            time.perf_counter() - started,
+        )
 
     def describe(self) -> dict[str, Any]:
-        """Return the engine description; spaCy's small model always runs on the CPU."""
+        """Return the engine description.
+
+        spaCy's small model always runs on the CPU; ``device`` is the tagger's.
+        """
         return {
             "engine": self.name,
             "components": list(self.spec.components),
             "models": list(self.spec.models),
-            "device": "cpu",
+            "model_components": {
+                model: list(self.spec.components_for(model))
+                for model in self.spec.models
+            },
+            "default_model": self.spec.default_model,
+            "tagger": self.tagger.describe(),
+            "device": self.device,
             "cuda_device": self.cuda_device,
             "versions": {
                 "python": platform.python_version(),
                 "spacy": spacy_about.__version__,
                 "spacy_model": f"{self.model_package} {self.nlp.meta.get('version')}",
+                "torch": torch.__version__,
             },
         }
 
@@ -120,6 +148,7 @@ class _JobRun:
         self.quotes: list[Quote] = []
         self.table = TokenTable()
         self.mentions: list[Mention] = []
+        self.event_tokens: list[int] = []
 
     def run(self) -> dict[str, Any]:
         logger.info("job %s: analysing %s", self.job.job_id, self.job.text_path)
@@ -146,6 +175,7 @@ class _JobRun:
             "characters": len(cast.characters),
             "quotes": len(quote_tokens),
             "entities": len(self.mentions),
+            "events": len(self.event_tokens),
         }
         logger.info(
             "job %s: done %s in %.1fs",
@@ -186,6 +216,14 @@ class _JobRun:
         closing = [
             quote.close_mark for quote in self.quotes if quote.close_mark is not None
         ]
+        tagger = self.engine.tagger if self.job.model == TAGGER_MODEL else None
+        chunk_share = SPACY_SHARE_WITH_TAGGER if tagger is not None else 1.0
+        chunk_number = 0
+
+        def tagger_batch_done(fraction: float) -> None:
+            done = chunk_number + chunk_share + (1 - chunk_share) * fraction
+            self.progress.update("parse", done / len(chunks))
+
         parser = ChunkParser(
             self.engine.nlp,
             self.normalized,
@@ -193,17 +231,23 @@ class _JobRun:
             opening,
             closing,
             batch_size=self.engine.batch_size or DEFAULT_BATCH_SIZE,
+            tagger=tagger,
+            on_tagger_batch=tagger_batch_done,
         )
         remaining = sum(piece.estimated_tokens for piece in pieces)
-        for number, chunk in enumerate(chunks, start=1):
+        for chunk_number, chunk in enumerate(chunks):
             chunk_pieces = [pieces[index] for index in chunk]
             parser.parse_chunk(chunk_pieces)
             remaining -= sum(piece.estimated_tokens for piece in chunk_pieces)
             done = len(parser.table)
             # The estimate for the rest replaces the first guess as chunks finish.
             self.progress.tokens_total = done + max(remaining, 0)
-            self.progress.update("parse", number / len(chunks), done)
+            self.progress.update("parse", (chunk_number + 1) / len(chunks), done)
         self.table = parser.table
+        self.event_tokens = parser.event_tokens
+        for part, seconds in parser.seconds.items():
+            if seconds:
+                self.timings[f"parse.{part}"] = round(seconds, 3)
         mentions = parser.mentions + resolve_names(parser.name_candidates)
         self.mentions = sorted(mentions, key=lambda m: (m.start, m.end))
 
@@ -235,7 +279,13 @@ class _JobRun:
         self, spool: TokenSpool | None, quotes: list[QuoteTokens], cast: Cast
     ) -> None:
         sections = ResultSections(
-            self.text, self.table, self.mentions, quotes, cast, self.job.components
+            self.text,
+            self.table,
+            self.mentions,
+            quotes,
+            cast,
+            self.job.components,
+            self.event_tokens,
         )
         header = {
             "job_id": self.job.job_id,
@@ -243,7 +293,7 @@ class _JobRun:
             "engine": ENGINE_NAME,
             "model": self.job.model,
             "components": list(self.job.components),
-            "device": "cpu",
+            "device": self.engine.device if self.job.model == TAGGER_MODEL else "cpu",
             "text": {
                 "chars": len(self.text),
                 "tokens": len(self.table),

@@ -3,6 +3,11 @@
 For each chunk of pieces, ``ChunkParser`` runs the pipeline, appends compact token
 data to a ``TokenTable``, writes full token rows to a ``TokenSpool`` and collects
 entity, noun-phrase and pronoun mentions. Nothing else of the spaCy docs is kept.
+
+With a LitBank tagger (the ``litbank`` model), the tagger's spans replace spaCy's
+named entities and person-noun rules: its proper-noun spans go through the same
+name repairs, its other spans become NOM mentions of every category, nested ones
+included, and its events are marked on the tokens. Pronouns still come from POS.
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from __future__ import annotations
 import bisect
 import logging
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from spacy.language import Language
@@ -36,13 +42,18 @@ from runner.analysis.entities import (
 from runner.analysis.lexicon import PERSON_NOUNS, PRONOUN_GENDER, SPEECH_VERBS
 from runner.analysis.result_writer import TokenSpool
 from runner.analysis.token_table import TokenTable
+from runner.engines.chunk_tagging import DocTags, tag_docs
 from runner.engines.spacy_pipeline import QUOTE_MARKS_KEY
+from runner.tagger.tagger import Tagger
 
 logger = logging.getLogger(__name__)
 
 # Documents per forward pass. Paragraph documents average some 50 tokens, so a
 # batch is a few thousand tokens.
 DEFAULT_BATCH_SIZE = 64
+# Tagger windows per forward pass, of at most 192 subwords each. A chunk of
+# 4,000 tokens makes about 28 windows, so progress moves about 4 times a chunk.
+TAGGER_BATCH_SIZE = 8
 
 _ROMAN_NUMERAL = re.compile(r"^[IVXLCDM]+\.?$")
 
@@ -54,6 +65,7 @@ class ChunkParser:
         table: compact token arrays for the whole book.
         mentions: noun-phrase and pronoun mentions, in parse order.
         name_candidates: proper-noun spans for ``resolve_names``, in parse order.
+        event_tokens: global ids of event tokens (only with a tagger).
     """
 
     def __init__(
@@ -64,8 +76,13 @@ class ChunkParser:
         opening_marks: Sequence[int],
         closing_marks: Sequence[int],
         batch_size: int = DEFAULT_BATCH_SIZE,
+        tagger: Tagger | None = None,
+        on_tagger_batch: Callable[[float], None] | None = None,
     ) -> None:
+        """``on_tagger_batch`` gets the fraction of a chunk's tagging done."""
         self.nlp = nlp
+        self.tagger = tagger
+        self.on_tagger_batch = on_tagger_batch
         self.batch_size = batch_size
         self.text = text
         self.spool = spool
@@ -74,6 +91,9 @@ class ChunkParser:
         self.table = TokenTable()
         self.mentions: list[Mention] = []
         self.name_candidates: list[NameCandidate] = []
+        self.event_tokens: list[int] = []
+        # Seconds spent in spaCy and in the tagger, for the result's timings.
+        self.seconds = {"spacy": 0.0, "tagger": 0.0}
 
     def parse_chunk(self, pieces: Sequence[Piece]) -> int:
         """Parse ``pieces`` and return how many tokens they added."""
@@ -82,13 +102,30 @@ class ChunkParser:
             CollapsedText(self.text, piece.start, piece.end) for piece in pieces
         ]
         docs = [self._make_doc(piece, view) for piece, view in zip(pieces, collapsed)]
+        started = time.perf_counter()
+        if self.tagger is None:
+            parsed = list(self.nlp.pipe(docs, batch_size=self.batch_size))
+            tags: list[DocTags | None] = [None] * len(parsed)
+            self.seconds["spacy"] += time.perf_counter() - started
+        else:
+            # The tagger replaces spaCy's named entities, so NER is not run.
+            with self.nlp.select_pipes(disable=["ner"]):
+                parsed = list(self.nlp.pipe(docs, batch_size=self.batch_size))
+            tagging = time.perf_counter()
+            self.seconds["spacy"] += tagging - started
+            headings = [piece.heading for piece in pieces]
+            tags = list(
+                tag_docs(
+                    self.tagger, parsed, headings, TAGGER_BATCH_SIZE,
+                    self.on_tagger_batch,
+                )
+            )  # fmt: skip
+            self.seconds["tagger"] += time.perf_counter() - tagging
         rows: list[dict[str, Any]] = []
-        for doc, piece, view in zip(
-            self.nlp.pipe(docs, batch_size=self.batch_size), pieces, collapsed
-        ):
-            global_ids = self._add_tokens(doc, piece, view, rows)
+        for doc, piece, view, doc_tags in zip(parsed, pieces, collapsed, tags):
+            global_ids = self._add_tokens(doc, piece, view, rows, doc_tags)
             if not piece.heading:
-                self._add_mentions(doc, global_ids)
+                self._add_mentions(doc, global_ids, doc_tags)
         if self.spool is not None:
             self.spool.write_rows(rows)
         return len(self.table) - before
@@ -101,12 +138,17 @@ class ChunkParser:
         return doc
 
     def _add_tokens(
-        self, doc: Doc, piece: Piece, view: CollapsedText, rows: list[dict[str, Any]]
+        self,
+        doc: Doc,
+        piece: Piece,
+        view: CollapsedText,
+        rows: list[dict[str, Any]],
+        tags: DocTags | None,
     ) -> list[int]:
         """Append the doc's non-space tokens; return the global id of each doc token.
 
         A whitespace token gets the id of the token before it (or -1), so that
-        heads pointing at it still resolve.
+        heads pointing at it still resolve. With tags, each row gets ``event``.
         """
         table = self.table
         base = len(table)
@@ -134,6 +176,10 @@ class ChunkParser:
                     row["fine_pos"],
                     row["dep"],
                 )
+                if tags is not None:
+                    row["event"] = token.i in tags.events
+                    if row["event"]:
+                        self.event_tokens.append(row["token_id"])
                 rows.append(row)
                 position += 1
         return global_ids
@@ -169,15 +215,30 @@ class ChunkParser:
             "head": head if head >= 0 else token_id,
         }
 
-    def _add_mentions(self, doc: Doc, global_ids: list[int]) -> None:
+    def _add_mentions(
+        self, doc: Doc, global_ids: list[int], tags: DocTags | None
+    ) -> None:
         words = [token.text for token in doc]
         pos = [token.pos_ for token in doc]
         is_stop = [token.is_stop for token in doc]
         opening_tokens, closing_tokens = _mark_tokens(doc)
         name_like = _name_like_flags(doc, opening_tokens)
+        if tags is None:
+            labelled = [
+                (entity.start, entity.end - 1, CATEGORY_OF_LABEL.get(entity.label_))
+                for entity in doc.ents
+            ]
+        else:
+            labelled = [
+                (start, end, category)
+                for start, end, category in tags.spans
+                if doc[start : end + 1].root.pos_ == "PROPN"
+            ]
 
         # Name spans in order of trust: NER, honorific names, then bare runs.
-        spans = self._entity_spans(doc, words, pos, is_stop, name_like)
+        spans = self._entity_spans(
+            labelled, words, pos, is_stop, name_like if tags is None else None
+        )
         taken = _mark([False] * len(doc), spans)
         honorific = honorific_name_spans(words, pos, taken)
         spans += [(start, end, PER) for start, end in honorific]
@@ -202,27 +263,32 @@ class ChunkParser:
                 )
             )
 
-        self._add_nominal_and_pronoun_mentions(doc, words, taken, global_ids)
+        if tags is None:
+            self._add_nominal_and_pronoun_mentions(doc, words, taken, global_ids)
+        else:
+            self._add_pronoun_mentions(doc, global_ids)
+            self._add_tagged_mentions(doc, words, tags, global_ids)
 
     def _entity_spans(
         self,
-        doc: Doc,
+        labelled: list[tuple[int, int, str | None]],
         words: list[str],
         pos: list[str],
         is_stop: list[bool],
-        name_like: list[bool],
+        name_like: list[bool] | None,
     ) -> list[tuple[int, int, str | None]]:
-        """Return the NER spans with a category, repaired.
+        """Return the labelled name spans (``end`` inclusive) that keep a category, repaired.
 
         An honorific before a span makes it PER; a PER span also takes in the
         name-like words right before it ("Cecily" of "Cecily Harlow", which the
-        small model tags as an adverb) and is split at lower-case words.
+        small model tags as an adverb) unless ``name_like`` is None, and is
+        split at lower-case words.
         """
         spans: list[tuple[int, int, str | None]] = []
-        for entity in doc.ents:
-            start, end = entity.start, entity.end - 1
-            category = CATEGORY_OF_LABEL.get(entity.label_)
-            if category == PER:
+        for start, end, category in labelled:
+            # The tagger's spans hold whole names, and extending them would
+            # take in a sentence-initial word ("May Mrs. Cutlets and I").
+            if category == PER and name_like is not None:
                 while start > 0 and name_like[start - 1]:
                     start -= 1
             extended = extend_over_honorifics(words, start)
@@ -243,8 +309,31 @@ class ChunkParser:
     def _add_nominal_and_pronoun_mentions(
         self, doc: Doc, words: list[str], taken: list[bool], global_ids: list[int]
     ) -> None:
+        """Add pronoun mentions and NOM mentions of ``PERSON_NOUNS`` (no tagger)."""
+        self._add_pronoun_mentions(doc, global_ids)
         deps = [token.dep_ for token in doc]
         heads = [token.head.i for token in doc]
+        for token in doc:
+            if taken[token.i] or token.pos_ != "NOUN" or token.tag_ != "NN":
+                continue
+            lemma = token.lemma_.lower()
+            if lemma not in PERSON_NOUNS:
+                continue
+            start = noun_phrase_start(words, deps, heads, token.i)
+            self.mentions.append(
+                Mention(
+                    start=global_ids[start],
+                    end=global_ids[token.i],
+                    category=PER,
+                    kind=NOM,
+                    head=global_ids[token.i],
+                    key=lemma,
+                    words=tuple(words[start : token.i + 1]),
+                    gender=PERSON_NOUNS[lemma],
+                )
+            )
+
+    def _add_pronoun_mentions(self, doc: Doc, global_ids: list[int]) -> None:
         for token in doc:
             lower = token.lower_
             # NOTE: only third-person pronouns become mentions, so a first-person
@@ -262,23 +351,38 @@ class ChunkParser:
                         gender=PRONOUN_GENDER[lower],
                     )
                 )
+
+    def _add_tagged_mentions(
+        self, doc: Doc, words: list[str], tags: DocTags, global_ids: list[int]
+    ) -> None:
+        """Add the tagger's spans that are not names: NOM, and PRON by POS.
+
+        The kind follows the span's syntactic root: a pronoun root gives PRON
+        ("those who knew him"), any other root NOM. A lone third-person pronoun
+        is already a mention of its own and is not added twice.
+        """
+        for start, end, category in tags.spans:
+            root = doc[start : end + 1].root
+            if root.pos_ == "PROPN":
                 continue
-            if taken[token.i] or token.pos_ != "NOUN" or token.tag_ != "NN":
-                continue
-            lemma = token.lemma_.lower()
-            if lemma not in PERSON_NOUNS:
-                continue
-            start = noun_phrase_start(words, deps, heads, token.i)
+            lemma = root.lemma_.lower()
+            if root.pos_ == "PRON":
+                if start == end and root.lower_ in PRONOUN_GENDER:
+                    continue
+                kind, key, gender = PRON, root.lower_, None
+            else:
+                kind, key = NOM, lemma
+                gender = PERSON_NOUNS.get(lemma) if category == PER else None
             self.mentions.append(
                 Mention(
                     start=global_ids[start],
-                    end=global_ids[token.i],
-                    category=PER,
-                    kind=NOM,
-                    head=global_ids[token.i],
-                    key=lemma,
-                    words=tuple(words[start : token.i + 1]),
-                    gender=PERSON_NOUNS[lemma],
+                    end=global_ids[end],
+                    category=category,
+                    kind=kind,
+                    head=global_ids[root.i],
+                    key=key,
+                    words=tuple(words[start : end + 1]),
+                    gender=gender,
                 )
             )
 

@@ -1,0 +1,74 @@
+"""Run the LitBank tagger over the spaCy docs of one chunk.
+
+The tagger reads sentences of words, so each doc's sentences (whitespace tokens
+left out) become sentences of one tagger document, and the predicted spans and
+events are mapped back to token indices of their doc.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+from spacy.tokens import Doc
+
+from runner.tagger.litbank import Document
+from runner.tagger.tagger import Tagger
+
+
+@dataclasses.dataclass
+class DocTags:
+    """The tagger's output for one doc, in the doc's token indices.
+
+    Attributes:
+        spans: ``(start, end inclusive, category)`` of every nested layer, outer
+            and inner spans alike, in document order.
+        events: indices of event trigger tokens.
+    """
+
+    spans: list[tuple[int, int, str]] = dataclasses.field(default_factory=list)
+    events: set[int] = dataclasses.field(default_factory=set)
+
+
+def tag_docs(
+    tagger: Tagger,
+    docs: Sequence[Doc],
+    skip: Sequence[bool],
+    batch_size: int,
+    on_batch: Callable[[float], None] | None = None,
+) -> list[DocTags]:
+    """Tag ``docs``; a doc whose ``skip`` flag is set (a heading) gets no tags."""
+    sentences: list[list[str]] = []
+    # For each tagger word: (doc number, token index in that doc).
+    origin: list[tuple[int, int]] = []
+    for number, (doc, skipped) in enumerate(zip(docs, skip)):
+        if skipped:
+            continue
+        for sentence in doc.sents:
+            words = []
+            for token in sentence:
+                if not token.is_space:
+                    words.append(token.text)
+                    origin.append((number, token.i))
+            if words:
+                sentences.append(words)
+
+    tags = [DocTags() for _ in docs]
+    if not sentences:
+        return tags
+    tagged = tagger.tag(Document("chunk", sentences), batch_size, on_batch)
+
+    for span in tagged.entities:
+        first_doc, start = origin[span.start]
+        last_doc, end = origin[span.end]
+        # A span that the CRF carried over a paragraph break is dropped: no
+        # mention crosses a paragraph.
+        if first_doc == last_doc:
+            tags[first_doc].spans.append((start, end, span.category))
+
+    for offset in tagged.events:
+        number, index = origin[offset]
+        tags[number].events.add(index)
+    for doc_tags in tags:
+        doc_tags.spans = sorted(set(doc_tags.spans), key=lambda s: (s[0], -s[1]))
+    return tags

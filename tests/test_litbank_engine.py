@@ -1,0 +1,139 @@
+"""The spaCy engine with the LitBank tagger (model ``litbank``), without the service.
+
+The passage test checks the shipped weights against labels written by hand for
+this project, following LitBank's guidelines: nested noun phrases of the six
+categories, and realis events (things that happened, not negated or imagined).
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+from runner.engine import Engine
+from runner.engines.spacy_engine import create_engine
+from tests.test_spacy_engine import run_job
+
+DATA = pathlib.Path(__file__).parent / "data"
+COMPONENTS = ("tokens", "entities", "quotes", "characters", "events")
+
+PASSAGE = (
+    "Her sister walked slowly into the old kitchen of the farm. "
+    "Mr. Hale had already left for London in his carriage. "
+    "The old woman sat by the fire and did not speak.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return create_engine()
+
+
+@pytest.fixture(scope="module")
+def passage_result(engine: Engine, tmp_path_factory) -> dict:
+    tmp_path = tmp_path_factory.mktemp("passage")
+    result, _messages, _stats = run_job(
+        engine, tmp_path, PASSAGE.encode(), COMPONENTS, model="litbank"
+    )
+    return result
+
+
+def _entities(result: dict) -> set[tuple[str, str, str]]:
+    return {
+        (row["text"], row["category"], row["mention_type"])
+        for row in result["entities"]
+    }
+
+
+def test_passage_nested_entities(passage_result: dict) -> None:
+    found = _entities(passage_result)
+    expected = {
+        ("Her sister", "PER", "NOM"),
+        ("Her", "PER", "PRON"),  # nested inside "Her sister"
+        ("Mr. Hale", "PER", "PROP"),
+        ("London", "GPE", "PROP"),
+        ("The old woman", "PER", "NOM"),
+        ("his carriage", "VEH", "NOM"),
+        ("his", "PER", "PRON"),  # nested inside "his carriage"
+    }
+    missing = expected - found
+    assert not missing, f"missing {missing}; found {sorted(found)}"
+    kitchen = [row for row in passage_result["entities"] if "kitchen" in row["text"]]
+    assert kitchen
+    assert all(row["category"] == "FAC" for row in kitchen)
+
+
+def test_passage_events(passage_result: dict) -> None:
+    events = {row["text"] for row in passage_result["events"]}
+    # "speak" is negated ("did not speak"), so it is no realis event.
+    assert {"walked", "left", "sat"} <= events, events
+    assert "speak" not in events
+    assert "kitchen" not in events
+    marked = {t["word"] for t in passage_result["tokens"] if t["event"]}
+    assert marked == events
+
+
+def test_events_point_at_tokens(passage_result: dict) -> None:
+    tokens = passage_result["tokens"]
+    for event in passage_result["events"]:
+        token = tokens[event["token_id"]]
+        assert (token["start"], token["end"]) == (event["start"], event["end"])
+        assert token["event"] is True
+
+
+def test_characters_count_nominal_mentions(engine: Engine, tmp_path) -> None:
+    result, _messages, stats = run_job(
+        engine,
+        tmp_path,
+        (DATA / "pride_and_prejudice_ch1.txt").read_bytes(),
+        COMPONENTS,
+        model="litbank",
+    )
+    assert stats["events"] == len(result["events"]) > 0
+    kinds = {row["mention_type"] for row in result["entities"]}
+    assert kinds == {"PROP", "NOM", "PRON"}
+    bennet = [c for c in result["characters"] if c["name"] == "Mr. Bennet"]
+    assert len(bennet) == 1
+    assert bennet[0]["gender"]["argmax"] == "he/him/his"
+    assert sum(c["nominal_count"] for c in result["characters"]) > 0
+    # Nesting: some mention lies strictly inside another one.
+    spans = [(row["start_token"], row["end_token"]) for row in result["entities"]]
+    assert any(
+        outer[0] <= inner[0] and inner[1] <= outer[1] and inner != outer
+        for outer in spans
+        for inner in spans
+    )
+
+
+def test_progress_moves_within_parse(engine: Engine, tmp_path) -> None:
+    # Four chunks of about 4,000 tokens, each tagged in several batches.
+    text = (DATA / "pride_and_prejudice_ch1.txt").read_text(encoding="utf-8") * 14
+    _result, messages, _stats = run_job(
+        engine, tmp_path, text.encode(), COMPONENTS, model="litbank"
+    )
+    parse = [m["progress"] for m in messages if m["stage"] == "parse"]
+    assert parse == sorted(parse)
+    assert len(set(parse)) > 8, parse
+
+
+def test_fast_model_has_no_events(engine: Engine, tmp_path) -> None:
+    result, _messages, _stats = run_job(
+        engine, tmp_path, PASSAGE.encode(), ("tokens", "entities"), model="fast"
+    )
+    assert result["events"] == []
+    assert all("event" not in token for token in result["tokens"])
+    assert {row["mention_type"] for row in result["entities"]} <= {"PROP", "PRON", "NOM"}
+
+
+def test_sentence_initial_word_not_in_name(engine: Engine, tmp_path) -> None:
+    text = (
+        '"Bartleby, this is Mr. Cutlets," said the lawyer. "May Mrs. Cutlets '
+        'and I have the pleasure?" asked Mr. Cutlets.\n'
+    )
+    result, _messages, _stats = run_job(
+        engine, tmp_path, text.encode(), COMPONENTS, model="litbank"
+    )
+    names = {row["text"] for row in result["entities"] if row["mention_type"] == "PROP"}
+    assert "Mrs. Cutlets" in names
+    assert not any(name.startswith("May") for name in names), names
