@@ -81,6 +81,15 @@ ENGINES: dict[str, EngineSpec] = {
         "rule-based quotes and character clustering",
         lacking=(("fast", ("events",)),),
     ),
+    "booknlp": EngineSpec(
+        components=(
+            "tokens", "entities", "quotes", "characters", "events", "supersenses"
+        ),
+        # The first is the default, which the engine loads when the child starts.
+        models=("small", "big", "custom"),
+        description="BookNLP 1.0.8's own pipeline with its small, big or custom "
+        "models from BOOKNLP_JOBS_BOOKNLP_MODEL_DIR",
+    ),
     # A fast engine for tests of timing and faults; it does no NLP.
     "test": EngineSpec(
         components=("tokens",),
@@ -88,6 +97,17 @@ ENGINES: dict[str, EngineSpec] = {
         description="whitespace tokens only, with scripted delays and faults",
     ),
 }
+
+
+# BookNLP's native files of a job, zipped beside its result by the "booknlp"
+# engine. The front serves and expires them, so the rule sits here, in the one
+# module both processes import.
+NATIVE_ARCHIVE_SUFFIX = ".booknlp.zip"
+
+
+def native_archive_path(result_path: str) -> str:
+    """Return the path of the BookNLP archive that belongs to a result file."""
+    return result_path.removesuffix(".json") + NATIVE_ARCHIVE_SUFFIX
 
 
 def child_entry(conn: Connection, settings: dict[str, Any]) -> None:

@@ -149,11 +149,13 @@ def add_job_options(group: argparse._ArgumentGroup) -> None:
         nargs="+",
         metavar="COMPONENT",
         help="result components to compute, separated by spaces or commas, e.g. "
-        "tokens entities quotes characters (default: all that the engine offers). "
+        "tokens entities quotes characters events (default: all that the model "
+        "offers). "
         "This option takes every following word, so put FILE before it.",
     )
     group.add_argument(
-        "--model", metavar="NAME", help="engine model (default: the server's)"
+        "--model", metavar="NAME", help="engine model, e.g. litbank or fast with the "
+        "spacy engine, small or big with booknlp (default: the server's)"
     )
 
 
@@ -710,6 +712,7 @@ def format_summary(result: JsonObject, output: Path, size: int) -> str:
         f"tokens      {count_tokens(result)}",
         f"quotes      {len(result.get('quotes') or [])}",
         f"entities    {len(result.get('entities') or [])}",
+        f"events      {len(result.get('events') or [])}",
     ]
     characters = sorted(
         result.get("characters") or [],

@@ -10,6 +10,7 @@ import time
 import uuid
 from typing import Any, Iterator
 
+from runner.protocol import native_archive_path
 from server.store import JobStore
 
 
@@ -187,7 +188,10 @@ class JobTable:
 
     @staticmethod
     def delete_files(job: Job, keep_result: bool = False) -> None:
-        paths = [job.text_path] if keep_result else [job.text_path, job.result_path]
+        paths = [job.text_path]
+        if not keep_result:
+            # BookNLP's native archive, when the engine wrote one, goes with it.
+            paths += [job.result_path, native_archive_path(job.result_path)]
         for path in paths:
             try:
                 os.remove(path)

@@ -588,6 +588,10 @@ def _paths() -> Schema:
             "parameters": [_ref("parameters", "JobId")],
             "get": _result_operation(),
         },
+        "/v1/jobs/{job_id}/booknlp.zip": {
+            "parameters": [_ref("parameters", "JobId")],
+            "get": _native_archive_operation(),
+        },
         "/v1/analyze": {"post": _analyze_operation()},
         "/v1/health": {"get": _health_operation()},
         "/v1/ready": {"get": _ready_operation()},
@@ -746,6 +750,27 @@ def _result_operation() -> Schema:
         "responses": {
             "200": _response("The analysis.", _schema_ref("Result")),
             **_job_errors(),
+            "409": _error("The job failed or was cancelled.", "job_failed",
+                          "job_cancelled"),
+            "425": _error("The job is pending or running.", "job_not_finished"),
+        },
+    }  # fmt: skip
+
+
+def _native_archive_operation() -> Schema:
+    archive = {"type": "string", "contentMediaType": "application/zip"}
+    return {
+        "operationId": "job_native_archive",
+        "summary": "BookNLP's own output files of a completed job, as one zip.",
+        "description": "Only jobs of the booknlp engine have them: the .tokens, "
+        ".entities, .quotes, .supersense, .book and .book.html files that the "
+        "job's pipeline wrote, named after the job id.",
+        "responses": {
+            "200": {"description": "The archive.",
+                    "content": {"application/zip": {"schema": archive}}},
+            **_job_errors(),
+            "404": _error("The job is unknown or expired, or its engine wrote no "
+                          "BookNLP files.", "job_not_found", "no_native_output"),
             "409": _error("The job failed or was cancelled.", "job_failed",
                           "job_cancelled"),
             "425": _error("The job is pending or running.", "job_not_finished"),

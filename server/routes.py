@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
-from runner.protocol import ENGINES
+from runner.protocol import ENGINES, native_archive_path
 from server.auth import OWNER_KEY
 from server.errors import ApiError, json_response
 from server.jobs import Job, JobStatus, is_job_id, new_job_id
@@ -257,21 +257,53 @@ async def job_result(request: web.Request) -> web.StreamResponse:
     return await _stream_result(request, job)
 
 
-async def _stream_result(request: web.Request, job: Job) -> web.StreamResponse:
-    """Send the result file in blocks, so a large result never sits in memory.
+@routes.get("/v1/jobs/{job_id}/booknlp.zip")
+async def job_native_archive(request: web.Request) -> web.StreamResponse:
+    job = _find_job(request)
+    _check_result_ready(request, job)
+    path = native_archive_path(job.result_path)
+    if not os.path.exists(path):
+        if os.path.exists(job.result_path):
+            raise ApiError(
+                404, "no_native_output",
+                f"job {job.job_id} has no BookNLP files: only jobs run by the "
+                "'booknlp' engine have them, and this server runs engine "
+                f"{request.app[SETTINGS].engine!r}. Fetch GET "
+                f"/v1/jobs/{job.job_id}/result instead",
+            )  # fmt: skip
+        raise ApiError(
+            404, "job_not_found", f"the result of job {job.job_id} has expired"
+        )  # fmt: skip
+    disposition = f'attachment; filename="{job.job_id}.booknlp.zip"'
+    return await _stream_result(
+        request, job, path, "application/zip", {"Content-Disposition": disposition}
+    )
 
-    Range and conditional headers are ignored: a result is always sent whole,
-    with 200, which keeps every error a JSON body.
+
+async def _stream_result(
+    request: web.Request,
+    job: Job,
+    path: str | None = None,
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+) -> web.StreamResponse:
+    """Send a result file (the JSON result by default) in blocks.
+
+    Blocks keep a large result out of memory. Range and conditional headers are
+    ignored: a result is always sent whole, with 200, which keeps every error a
+    JSON body.
     """
     try:
-        handle = open(job.result_path, "rb")
+        handle = open(path or job.result_path, "rb")
     except FileNotFoundError:
         raise ApiError(
             404, "job_not_found", f"the result of job {job.job_id} has expired"
         ) from None
     loop = asyncio.get_running_loop()
     with handle:
-        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response = web.StreamResponse(
+            headers={"Content-Type": content_type, **(headers or {})}
+        )
         response.content_length = os.fstat(handle.fileno()).st_size
         await response.prepare(request)
         while block := await loop.run_in_executor(None, handle.read, RESULT_BLOCK_BYTES):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pathlib
 
 import pytest
 
@@ -63,6 +64,33 @@ async def test_result_of_completed_job(make_client: ClientFactory) -> None:
     assert result["book_id"] == "b1"
     for section in ("entities", "quotes", "characters", "events", "supersenses"):
         assert result[section] == []
+
+
+async def test_native_archive_only_for_booknlp(make_client: ClientFactory) -> None:
+    client = await make_client()
+    job = await submit_text(client, "alpha beta")
+    await wait_status(client, job["job_id"], {"completed"})
+    response = await client.get(f"/v1/jobs/{job['job_id']}/booknlp.zip")
+    body = await response.json()
+    assert response.status == 404
+    assert body["error"]["code"] == "no_native_output"
+    assert "'test'" in body["error"]["message"]
+
+
+def test_expired_job_takes_archive_along(tmp_path) -> None:
+    from runner.protocol import native_archive_path
+    from server.jobs import Job, JobTable
+
+    result = tmp_path / "job.json"
+    archive = pathlib.Path(native_archive_path(str(result)))
+    text = tmp_path / "job.txt"
+    for path in (result, archive, text):
+        path.write_text("x")
+    job = Job("j1", str(text), str(result), 1, 1, ("tokens",), "fast")
+    JobTable.delete_files(job)
+    assert not result.exists()
+    assert not archive.exists()
+    assert not text.exists()
 
 
 async def test_result_before_completion_is_425(make_client: ClientFactory) -> None:

@@ -171,6 +171,7 @@ def test_crf_likelihood_matches_enumeration(random_crf) -> None:
     assert float(nll) == pytest.approx(expected, rel=1e-5)
 
 
+@torch.no_grad()
 def test_crf_decode_is_best_valid_path(random_crf) -> None:
     crf, emissions, mask = random_crf
     decoded = crf.decode(emissions, mask)

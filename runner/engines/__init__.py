@@ -7,6 +7,7 @@ import importlib
 from runner.engine import Engine
 
 _MODULES = {
+    "booknlp": "runner.engines.booknlp_engine",
     "spacy": "runner.engines.spacy_engine",
     "test": "runner.engines.test_engine",
 }

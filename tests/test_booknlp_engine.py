@@ -1,0 +1,280 @@
+"""The BookNLP engine on tiny random-weight BookNLP models, without the service.
+
+The models come from ``tests/booknlp_fixtures.py``: BookNLP's own classes at a
+tiny size, saved under the file names BookNLP uses, so loading, the pipeline,
+progress, the conversion and the archive all run for real on a short real text.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import logging
+import pathlib
+import sys
+import threading
+import zipfile
+from typing import Any
+
+import orjson
+import pytest
+
+pytest.importorskip(
+    "booknlp",
+    reason="booknlp is not installed; install it with "
+    "'pip install --no-deps booknlp==1.0.8'",
+)
+
+from runner.engine import JobInputError, JobRequest, ProgressReporter  # noqa: E402
+from runner.engines.booknlp.archive import archive_path  # noqa: E402
+from runner.engines.booknlp.bert_sources import (  # noqa: E402
+    BaseBertSource,
+    strip_position_ids,
+)
+from runner.engines.booknlp.console import BookNLPExit, booknlp_console  # noqa: E402
+from runner.engines.booknlp.model_files import (  # noqa: E402
+    PUBLISHED_FILES,
+    ModelFilesMissing,
+    locate_model_files,
+)
+from runner.engines.booknlp.pipelines import pipeline_for  # noqa: E402
+from runner.engines.booknlp.settings import BOOKNLP_MODELS_URL, BookNLPSettings  # noqa: E402
+from runner.engines.booknlp.spacy_chunks import split_chunks  # noqa: E402
+from runner.engines.booknlp_engine import STAGE_WEIGHTS, BookNLPEngine  # noqa: E402
+from tests.booknlp_fixtures import build_checkpoints, build_model_dir  # noqa: E402
+
+DATA = pathlib.Path(__file__).parent / "data"
+BOOK = DATA / "pride_and_prejudice_ch1.txt"
+ALL_COMPONENTS = ("tokens", "entities", "quotes", "characters", "events", "supersenses")
+STAGES = list(STAGE_WEIGHTS)
+NATIVE_SUFFIXES = {".tokens", ".entities", ".quotes", ".supersense", ".book", ".book.html"}
+# Smaller than any published size, to show that custom names set the base BERT.
+# BookNLP's numpy calls warn under numpy 2; they are not this engine's.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:__array_wrap__ must accept:DeprecationWarning"),
+]
+CUSTOM_FILES = {
+    "entity": "custom/entities_google_bert_uncased_L-2_H-64_A-2-v1.0.model",
+    "speaker": "custom/speaker_google_bert_uncased_L-2_H-64_A-2-v1.0.model",
+    "coref": "custom/coref_google_bert_uncased_L-2_H-64_A-2-v1.0.model",
+}
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    text = BOOK.read_text(encoding="utf-8")
+    folder = build_model_dir(tmp_path_factory.mktemp("booknlp_models"), text)
+    build_checkpoints(folder, CUSTOM_FILES, text)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def engine(model_dir: pathlib.Path) -> BookNLPEngine:
+    with pytest.MonkeyPatch.context() as patch:
+        # Nothing may come from the Hugging Face hub.
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        return BookNLPEngine(BookNLPSettings(model_dir=str(model_dir)))
+
+
+@pytest.fixture(scope="module")
+def full_job(
+    engine: BookNLPEngine, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any], pathlib.Path]:
+    """Run the whole pipeline once; return the result, messages, stats and folder."""
+    folder = tmp_path_factory.mktemp("full_job")
+    return (*run_job(engine, folder), folder / "results")
+
+
+def run_job(
+    engine: BookNLPEngine,
+    tmp_path: pathlib.Path,
+    components: tuple[str, ...] = ALL_COMPONENTS,
+    model: str = "small",
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """Run one job on the test book; return the result, progress messages and stats."""
+    results = tmp_path / "results"
+    results.mkdir(exist_ok=True)
+    result_path = results / "job-1.json"
+    messages: list[dict[str, Any]] = []
+    reporter = ProgressReporter(messages.append, lambda: False, STAGE_WEIGHTS)
+    job = JobRequest("job-1", str(BOOK), str(result_path), components, model, "pp-1")
+    stats = engine.run(job, reporter)
+    return orjson.loads(result_path.read_bytes()), messages, stats
+
+
+def test_job_progress_moves_through_stages(full_job: tuple[Any, ...]) -> None:
+    _, messages, _, _ = full_job
+    stages = [message["stage"] for message in messages]
+    assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == STAGES
+    progress = [message["progress"] for message in messages]
+    assert progress == sorted(progress)
+    assert progress[-1] == 100.0
+    # Entity tagging and the gender model report inside their stage.
+    entity_values = {m["progress"] for m in messages if m["stage"] == "entities"}
+    assert len(entity_values) >= 3
+    name_coref_values = {m["progress"] for m in messages if m["stage"] == "name_coref"}
+    assert len(name_coref_values) >= 10
+    assert messages[-1]["tokens_done"] == messages[-1]["tokens_total"] > 1000
+
+
+def test_job_result_has_common_shape(full_job: tuple[Any, ...]) -> None:
+    result, _, stats, _ = full_job
+    text = BOOK.read_text(encoding="utf-8")
+    assert result["engine"] == "booknlp"
+    assert result["model"] == "small"
+    assert result["book_id"] == "pp-1"
+    assert result["text"]["tokens"] == len(result["tokens"]) == stats["tokens"]
+    token_keys = {"paragraph_id", "sentence_id", "token_id", "token_id_in_sentence",
+                  "start", "end", "word", "lemma", "pos", "fine_pos", "dep", "head"}  # fmt: skip
+    for token in result["tokens"]:
+        assert token_keys <= set(token)
+        assert text[token["start"] : token["end"]] == token["word"]
+    assert [t["token_id"] for t in result["tokens"]] == list(range(len(result["tokens"])))
+    entity_keys = {"start_token", "end_token", "start", "end", "text", "category",
+                   "mention_type", "character_id"}  # fmt: skip
+    assert result["entities"]
+    for entity in result["entities"]:
+        assert entity_keys <= set(entity)
+        assert text[entity["start"] : entity["end"]] == entity["text"]
+    assert result["quotes"]
+    for quote in result["quotes"]:
+        assert quote["text"][0] in "“\""
+        assert text[quote["start"] : quote["end"]] == quote["text"]
+        assert {"quote_id", "speaker", "speaker_token"} <= set(quote)
+    characters = {c["character_id"]: c for c in result["characters"]}
+    assert characters
+    for character in characters.values():
+        assert character["mention_count"] == len(character["mentions"])
+        assert set(character["gender"]) == {"argmax", "inference", "evidence"}
+    for quote in result["quotes"]:
+        if quote["speaker"] is not None:
+            assert quote["speaker"]["character_id"] in characters
+    assert result["events"]
+    assert result["supersenses"]
+
+
+def test_job_archive_holds_native_files(full_job: tuple[Any, ...]) -> None:
+    result, _, _, results = full_job
+    path = pathlib.Path(archive_path(str(results / "job-1.json")))
+    assert path.name == "job-1.booknlp.zip"
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        header = archive.read("job-1.tokens").decode("utf-8").splitlines()[0]
+    assert names == {"job-1" + suffix for suffix in NATIVE_SUFFIXES}
+    assert header.startswith("paragraph_ID\tsentence_ID")
+    assert sorted(result["booknlp"]["native_files"]) == sorted(names)
+    leftovers = {p.name for p in results.iterdir()}
+    assert leftovers == {"job-1.json", "job-1.booknlp.zip"}
+
+
+def test_bad_pipeline_fails_job_not_engine(
+    engine: BookNLPEngine, tmp_path: pathlib.Path
+) -> None:
+    # "characters" alone is BookNLP's "entity,coref", which it exits on.
+    assert pipeline_for(("characters",)) == "entity,coref"
+    with pytest.raises(JobInputError) as caught:
+        run_job(engine, tmp_path, components=("characters",))
+    message = str(caught.value)
+    assert "coref requires quotation attribution" in message
+    assert "sys.exit" in message
+    assert not (tmp_path / "results" / "job-1.booknlp.zip").exists()
+    # The loaded model is untouched, so the next job runs.
+    result, _, _ = run_job(engine, tmp_path, components=("tokens", "quotes"))
+    assert result["quotes"]
+    assert result["entities"] == []
+    assert result["characters"] == []
+
+
+def test_other_model_loads_on_demand(engine: BookNLPEngine, tmp_path: pathlib.Path) -> None:
+    result, _, _ = run_job(engine, tmp_path, components=("tokens", "entities"), model="custom")
+    assert result["model"] == "custom"
+    assert result["entities"]
+    # At most one model stays loaded by default.
+    assert engine.describe()["loaded_models"] == ["custom"]
+    run_job(engine, tmp_path, components=("tokens",), model="small")
+    assert engine.describe()["loaded_models"] == ["small"]
+
+
+def test_missing_model_file_names_file_and_url(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(ModelFilesMissing) as caught:
+        BookNLPEngine(BookNLPSettings(model_dir=str(tmp_path)))
+    message = str(caught.value)
+    for file_name in PUBLISHED_FILES["small"].values():
+        assert str(tmp_path / file_name) in message
+        assert BOOKNLP_MODELS_URL + file_name in message
+    assert "BOOKNLP_JOBS_BOOKNLP_ALLOW_DOWNLOAD=1" in message
+
+
+def test_custom_model_needs_one_file_per_role(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "custom").mkdir()
+    (tmp_path / "custom" / "entities_google_bert_uncased_L-2_H-64_A-2-v1.model").touch()
+    with pytest.raises(ModelFilesMissing, match=r"exactly one speaker_\*\.model"):
+        locate_model_files("custom", BookNLPSettings(model_dir=str(tmp_path)))
+
+
+def test_download_only_when_allowed(tmp_path: pathlib.Path) -> None:
+    published = tmp_path / "published"
+    published.mkdir()
+    for file_name in PUBLISHED_FILES["small"].values():
+        (published / file_name).write_bytes(b"checkpoint " + file_name.encode())
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(published)
+    )
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    target = tmp_path / "models"
+    try:
+        with pytest.raises(ModelFilesMissing):
+            locate_model_files("small", BookNLPSettings(str(target), download_url=url))
+        files = locate_model_files(
+            "small", BookNLPSettings(str(target), allow_download=True, download_url=url)
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    for path in files.paths().values():
+        name = pathlib.Path(path).name
+        assert pathlib.Path(path).read_bytes() == b"checkpoint " + name.encode()
+    assert not list(target.glob("*.part"))
+
+
+def test_base_config_missing_offline(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    source = BaseBertSource(str(tmp_path), allow_download=False)
+    with pytest.raises(ModelFilesMissing) as caught:
+        source.source("google/bert_uncased_L-4_H-256_A-4")
+    message = str(caught.value)
+    assert "https://huggingface.co/google/bert_uncased_L-4_H-256_A-4" in message
+    assert str(tmp_path / "google" / "bert_uncased_L-4_H-256_A-4" / "config.json") in message
+
+
+def test_position_ids_stripped() -> None:
+    state = {"bert.embeddings.position_ids": 1, "bert.embeddings.word_embeddings.weight": 2}
+    assert strip_position_ids(state) == {"bert.embeddings.word_embeddings.weight": 2}
+
+
+def test_console_turns_exit_into_error(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="booknlp")
+    with pytest.raises(BookNLPExit) as caught:
+        with booknlp_console():
+            print("unknown pipe: ner")
+            sys.exit(1)
+    assert caught.value.reason == "unknown pipe: ner"
+    assert caught.value.code == 1
+    assert "unknown pipe: ner" in caplog.messages
+
+
+def test_split_chunks_joins_back() -> None:
+    text = ("One sentence here. " * 30 + "\n\n") * 20
+    chunks = split_chunks(text, max_chars=1000)
+    assert "".join(chunks) == text
+    assert all(len(chunk) <= 1000 for chunk in chunks)
+    assert all(chunk.endswith("\n\n") for chunk in chunks[:-1])
+    assert split_chunks("x" * 25, max_chars=10) == ["x" * 10, "x" * 10, "x" * 5]
