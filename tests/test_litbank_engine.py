@@ -12,7 +12,7 @@ import pathlib
 import pytest
 
 from runner.engine import Engine
-from runner.engines.spacy_engine import create_engine
+from runner.engines.spacy_engine import STAGE_WEIGHTS, create_engine
 from tests.test_spacy_engine import run_job
 
 DATA = pathlib.Path(__file__).parent / "data"
@@ -137,3 +137,20 @@ def test_sentence_initial_word_not_in_name(engine: Engine, tmp_path) -> None:
     names = {row["text"] for row in result["entities"] if row["mention_type"] == "PROP"}
     assert "Mrs. Cutlets" in names
     assert not any(name.startswith("May") for name in names), names
+
+
+def test_logged_time_counts_parse_once(engine: Engine, tmp_path, caplog) -> None:
+    caplog.set_level("INFO", logger="runner.engines.spacy_engine")
+    chapter = (DATA / "pride_and_prejudice_ch1.txt").read_bytes()
+    result, _messages, _stats = run_job(
+        engine, tmp_path, chapter, COMPONENTS, model="litbank"
+    )
+    timings = result["timings"]
+    done = [r.getMessage() for r in caplog.records if ": done " in r.getMessage()]
+    assert len(done) == 1
+    logged = float(done[0].rsplit(" in ", 1)[1].rstrip("s"))
+    stages = sum(timings[stage] for stage in STAGE_WEIGHTS)
+    # The tagger part takes most of a second here, so counting it twice shows.
+    assert timings["parse.tagger"] > 0.2
+    # The log rounds to 0.1 s, and the result times its write stage separately.
+    assert abs(logged - stages) < 0.15

@@ -181,7 +181,8 @@ class _JobRun:
             "job %s: done %s in %.1fs",
             self.job.job_id,
             stats,
-            sum(self.timings.values()),
+            # The "parse.spacy" and "parse.tagger" parts are inside "parse".
+            sum(self.timings[stage] for stage in STAGE_WEIGHTS),
         )
         return stats
 
