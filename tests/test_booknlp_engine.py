@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 import pytest
+import torch
 
 pytest.importorskip(
     "booknlp",
@@ -40,6 +41,7 @@ from runner.engines.booknlp.model_files import (  # noqa: E402
 from runner.engines.booknlp.pipelines import pipeline_for  # noqa: E402
 from runner.engines.booknlp.settings import BOOKNLP_MODELS_URL, BookNLPSettings  # noqa: E402
 from runner.engines.booknlp.spacy_chunks import split_chunks  # noqa: E402
+from runner.engines.booknlp.tag_bounds import sentence_bounded, sentence_lengths  # noqa: E402
 from runner.engines.booknlp_engine import STAGE_WEIGHTS, BookNLPEngine  # noqa: E402
 from tests.booknlp_fixtures import build_checkpoints, build_model_dir  # noqa: E402
 
@@ -194,6 +196,48 @@ def test_other_model_loads_on_demand(engine: BookNLPEngine, tmp_path: pathlib.Pa
     assert engine.describe()["loaded_models"] == ["custom"]
     run_job(engine, tmp_path, components=("tokens",), model="small")
     assert engine.describe()["loaded_models"] == ["small"]
+
+
+def test_event_on_sep_stays_inside(
+    engine: BookNLPEngine, tmp_path: pathlib.Path
+) -> None:
+    # An event head that fires everywhere also fires on each sentence's [SEP].
+    # BookNLP's own code raises IndexError on that token (see tag_bounds).
+    head = engine.models.get("small").booknlp.entityTagger.model.flat_classifier
+    saved = {name: value.detach().clone() for name, value in head.state_dict().items()}
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.copy_(torch.tensor([-10.0, 10.0]))
+    try:
+        result, _, _ = run_job(engine, tmp_path, components=("tokens", "events"))
+    finally:
+        head.load_state_dict(saved)
+    assert [event["token_id"] for event in result["events"]] == [
+        token["token_id"] for token in result["tokens"]
+    ]
+
+
+def test_bounded_tagger_drops_overflow() -> None:
+    # Two sentences of 3 and 1 words, batched shortest first. The lengths count
+    # [CLS] and [SEP], and span keys are (sentence, label, start, end).
+    ordering = [1, 0]
+    lengths = [[3], [5]]
+
+    def tag_all(*args: Any, **options: Any) -> tuple[Any, Any, Any]:
+        assert options == {"doEvent": True}
+        entities = [
+            {(0, "PER", 0, 3): 1, (0, "PER", 2, 4): 1},
+            {(1, "LOC", 0, 1): 1},
+        ]
+        events = [{0: 1, 2: 1, 3: 1}, {0: 1, 1: 1}]
+        return entities, events, None
+
+    bounded = sentence_bounded(tag_all)
+    entities, events, supersenses = bounded(*[None] * 5, lengths, ordering, doEvent=True)
+    assert sentence_lengths(lengths, ordering) == [3, 1]
+    assert entities == [{(0, "PER", 0, 3): 1}, {(1, "LOC", 0, 1): 1}]
+    assert events == [{0: 1, 2: 1}, {0: 1}]
+    assert supersenses is None
 
 
 def test_missing_model_file_names_file_and_url(tmp_path: pathlib.Path) -> None:

@@ -52,6 +52,7 @@ from runner.engines.booknlp.progress_hooks import (
 )
 from runner.engines.booknlp.settings import BookNLPSettings, read_settings
 from runner.engines.booknlp.spacy_chunks import ChunkedParser
+from runner.engines.booknlp.tag_bounds import sentence_bounded
 
 logger = logging.getLogger(__name__)
 
@@ -256,8 +257,11 @@ class _JobRun:
             "open": utf8_open,
             "GenderEM": reporting_gender_model(self.engine.module.GenderEM, self.progress),
         }
+        # The pipeline always holds the entity tagger (see pipeline_for).
+        tagger_model = booknlp.entityTagger.model
         with (
             replaced_attributes(self.engine.module, module_globals),
+            replaced_attributes(tagger_model, {"tag_all": sentence_bounded(tagger_model.tag_all)}),
             reporting_hooks(booknlp, self.progress),
             booknlp_console(),
         ):
