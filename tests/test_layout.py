@@ -255,6 +255,17 @@ def test_markers_out_of_order_keep_text() -> None:
     assert span.boilerplate_removed is False
 
 
+def test_end_before_start_keeps_text() -> None:
+    text = (
+        "Header.\n*** END OF THE PROJECT GUTENBERG EBOOK X ***\n"
+        'Mary said, "Hello." John left.\n'
+        "*** START OF THE PROJECT GUTENBERG EBOOK X ***\nTrailer.\n"
+    )
+    span = find_analysed_span(text)
+    assert (span.start, span.end) == (0, len(text))
+    assert span.boilerplate_removed is False
+
+
 def test_markers_around_nothing_keep_text() -> None:
     text = (
         "Preface by Ann.\n*** START OF THE PROJECT GUTENBERG EBOOK X ***\n\n"

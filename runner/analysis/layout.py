@@ -88,13 +88,17 @@ def find_analysed_span(text: str) -> AnalysedSpan:
     """Return the span between Project Gutenberg's START and END marker lines.
 
     Without a START marker the span begins at 0; without an END marker it runs to
-    the end. When the markers enclose no text (END before START, or nothing
-    between them), the whole text is the span. The "End of the Project Gutenberg EBook" line that often precedes the
-    END marker is cut as well.
+    the end. When the markers enclose no text, or an END marker comes before the
+    START marker, the whole text is the span. The "End of the Project Gutenberg
+    EBook" line that often precedes the END marker is cut as well.
     """
     start, end = 0, len(text)
     start_match = _START_MARKER.search(text)
     if start_match is not None:
+        if _END_MARKER.search(text, 0, start_match.start()) is not None:
+            # The book may lie between the two markers, so drop neither side.
+            logger.debug("END marker before the START marker; analysing all text")
+            return AnalysedSpan(0, len(text), False)
         start = start_match.end()
     end_match = _END_MARKER.search(text, start)
     if end_match is not None:
