@@ -115,6 +115,15 @@ def make_auth_middleware(checker: KeyChecker) -> web.Middleware:
         key = presented_key(request)
         challenge = {"WWW-Authenticate": 'Bearer realm="booknlp-jobs"'}
         if key is None:
+            scheme = request.headers.get("Authorization", "").partition(" ")[0]
+            if scheme and scheme.lower() != "bearer":
+                # The scheme only: what follows it may be a secret.
+                raise ApiError(
+                    401, "unauthorized",
+                    f"Authorization scheme {scheme[:20]!r} is not supported; send "
+                    "the API key as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'",
+                    headers=challenge,
+                )  # fmt: skip
             raise ApiError(
                 401, "unauthorized",
                 "missing API key; send it as 'Authorization: Bearer KEY' or "

@@ -26,6 +26,16 @@ async def test_missing_key_is_401(make_client: ClientFactory) -> None:
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
+async def test_other_scheme_named_not_echoed(make_client: ClientFactory) -> None:
+    client = await make_client(api_keys=KEYS, wait=False)
+    headers = {"Authorization": "Basic alpha-secret-key"}
+    response = await client.get("/v1/jobs", headers=headers)
+    message = (await response.json())["error"]["message"]
+    assert response.status == 401
+    assert "scheme 'Basic' is not supported" in message
+    assert "alpha-secret-key" not in message
+
+
 async def test_wrong_key_is_401_and_not_logged(
     make_client: ClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
