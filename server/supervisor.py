@@ -42,10 +42,12 @@ def describe_exit(exitcode: int | None) -> str:
             name = f"signal {signum}"
         if signum == signal.SIGKILL:
             return (
-                f"runner child was killed by {name}, likely killed for using too "
-                "much memory (check the kernel log for the OOM killer)"
+                f"runner child was killed by {name}: either by the kernel for "
+                "using too much memory (the kernel log names the OOM killer) or "
+                "by an operator. Resubmit the job, split into shorter texts if "
+                "memory ran out"
             )
-        return f"runner child was killed by {name}"
+        return f"runner child was killed by {name}; resubmit the job"
     return f"runner child exited with code {exitcode}"
 
 
