@@ -16,7 +16,7 @@ import sys
 
 from aiohttp import web
 
-from server.app import create_app
+from server.app import SERVER_OPTIONS, create_app
 from server.config import Settings, load_settings
 from server.keys import SCHEDULER
 from server.logs import log_event, logging_config
@@ -32,7 +32,7 @@ async def serve(settings: Settings) -> None:
     app = create_app(settings)
     runner = web.AppRunner(
         app, access_log=logging.getLogger("aiohttp.access"),
-        shutdown_timeout=REQUEST_DRAIN_S,
+        shutdown_timeout=REQUEST_DRAIN_S, **SERVER_OPTIONS,
     )  # fmt: skip
     await runner.setup()
     try:

@@ -22,6 +22,13 @@ from server.scheduler import JobScheduler
 from server.store import JobStore, SQLiteJobStore
 
 
+# Options for aiohttp's request handler. Request bodies are decoded by
+# server.content_encoding, which rejects a corrupt one with a JSON error. A
+# handler runs to its end when its client disconnects: aiohttp's default, set
+# here so that the tests run the handlers the same way.
+SERVER_OPTIONS = {"auto_decompress": False, "handler_cancellation": False}
+
+
 def create_app(settings: Settings) -> web.Application:
     """Return the application; the runner child starts when the app starts.
 

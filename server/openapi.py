@@ -15,7 +15,12 @@ from typing import Any
 from runner.protocol import ALL_COMPONENTS, ENGINES, EngineSpec
 from server.auth import OPEN_PATHS, STATUS_PATHS
 from server.jobs import JobStatus
-from server.submission import COMPONENT_ALIASES, MAX_BOOK_ID_CHARS, QUERY_FIELDS
+from server.submission import (
+    COMPONENT_ALIASES,
+    MAX_BOOK_ID_CHARS,
+    QUERY_FIELDS,
+    banned_book_id_ranges,
+)
 
 Schema = dict[str, Any]
 
@@ -25,12 +30,28 @@ JOB_ID_PATTERN = "^[0-9a-f]{32}$"
 # only white space, or contains NUL. This pattern is slightly stricter: it also
 # rejects a text whose only non-space characters are byte-order marks.
 TEXT_PATTERN = "^[^\\u0000]*[^\\s\\ufeff\\u0000][^\\u0000]*$"
-# parse_body rejects a book_id with C0 control characters or DEL.
-BOOK_ID_PATTERN = "^[^\\u0000-\\u001f\\u007f]*$"
+
+
+def book_id_pattern() -> str:
+    """Return a pattern that rejects the characters parse_body rejects in a book_id.
+
+    Code points above U+FFFF are written as themselves, because JSON Schema
+    patterns follow ECMA-262, where the escape for them differs from Python's.
+    """
+    parts = []
+    for first, last in banned_book_id_ranges():
+        start, end = _pattern_char(first), _pattern_char(last)
+        parts.append(start if first == last else f"{start}-{end}")
+    return f"^[^{''.join(parts)}]*$"
+
+
+def _pattern_char(point: int) -> str:
+    return f"\\u{point:04x}" if point <= 0xFFFF else chr(point)
 
 SUBMISSION_400_CODES = (
     "invalid_json", "invalid_field", "missing_field", "empty_text", "invalid_text",
-    "invalid_utf8", "invalid_option", "invalid_body", "upload_incomplete",
+    "invalid_utf8", "invalid_encoding", "invalid_charset", "invalid_option",
+    "invalid_body", "upload_incomplete",
 )  # fmt: skip
 
 
@@ -87,8 +108,7 @@ def _info(engine: str, spec: EngineSpec) -> Schema:
             # in tests/test_fuzz.py.
             " One kind of error is not JSON yet: a request that aiohttp's HTTP "
             "parser rejects before routing (for example a request line over "
-            "8190 bytes, or an unsupported Content-Encoding) gets 400 with a "
-            "text/plain body."
+            "8190 bytes) gets 400 with a text/plain body."
         ),
     }
 
@@ -241,7 +261,7 @@ def _book_id_schema() -> Schema:
     return {
         "type": "string",
         "maxLength": MAX_BOOK_ID_CHARS,
-        "pattern": BOOK_ID_PATTERN,
+        "pattern": book_id_pattern(),
         "description": "The client's label, copied into the status and the result.",
     }
 
@@ -603,6 +623,11 @@ def _paths() -> Schema:
 def _submission_request() -> Schema:
     return {
         "required": True,
+        "description": (
+            "The body may be compressed with Content-Encoding gzip or deflate. "
+            "A text/plain body is decoded with the charset its Content-Type "
+            "names, or as UTF-8."
+        ),
         "content": {
             "application/json": {"schema": _schema_ref("SubmitRequest")},
             "text/plain": {"schema": _schema_ref("BookText")},
@@ -627,15 +652,17 @@ def _submission_errors() -> Schema:
     return {
         "400": _error("Invalid text or options.", *SUBMISSION_400_CODES),
         "413": _error(
-            "Over the token limit, or the body is over max_body_bytes.",
+            "Over the token limit, or the body (also once decompressed) is over "
+            "max_body_bytes.",
             "too_many_tokens", "body_too_large",
         ),
         "408": _error(
             "The body did not arrive within upload_timeout_s.", "upload_timed_out"
         ),
         "415": _error(
-            "The body is neither application/json nor text/plain.",
-            "unsupported_media_type",
+            "The body is neither application/json nor text/plain, or its "
+            "Content-Encoding is not gzip, deflate or identity.",
+            "unsupported_media_type", "unsupported_content_encoding",
         ),
         "500": _ref("responses", "InternalError"),
         "503": _error(

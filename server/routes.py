@@ -13,6 +13,7 @@ from aiohttp.web_protocol import RequestPayloadError
 
 from runner.protocol import ENGINES, native_archive_path
 from server.auth import OWNER_KEY
+from server.content_encoding import content_codings, decode_body
 from server.errors import ApiError, json_response
 from server.jobs import Job, JobStatus, is_job_id, new_job_id
 from server.keys import SCHEDULER, SETTINGS, STARTED_AT, UPLOADS
@@ -46,10 +47,16 @@ async def _read_submission(request: web.Request) -> tuple[Submission, int]:
             "BOOKNLP_JOBS_MAX_BODY_BYTES",
         )  # fmt: skip
     body = await _read_body(request)
-    submission = parse_body(
-        body, request.content_type, request.query, ENGINES[settings.engine]
-    )
     loop = asyncio.get_running_loop()
+    encoding = request.headers.get("Content-Encoding", "")
+    if content_codings(encoding):
+        body = await loop.run_in_executor(
+            None, decode_body, body, encoding, settings.max_body_bytes
+        )
+    submission = parse_body(
+        body, request.content_type, request.query, ENGINES[settings.engine],
+        request.charset,
+    )  # fmt: skip
     tokens = await loop.run_in_executor(None, count_tokens, submission.text)
     return submission, tokens
 
@@ -157,8 +164,8 @@ def _find_job(request: web.Request) -> Job:
     if not is_job_id(job_id):
         raise ApiError(
             400, "invalid_job_id",
-            f"{job_id[:80]!r} is not a job id; ids are 32 hexadecimal digits as "
-            "returned by POST /v1/jobs",
+            f"{job_id[:80]!r} is not a job id; ids are 32 lower-case hexadecimal "
+            "digits, exactly as returned by POST /v1/jobs",
         )  # fmt: skip
     job = _scheduler(request).table.get(job_id)
     # Another key's job is reported exactly like a job that does not exist.
@@ -192,6 +199,13 @@ async def submit_job(request: web.Request) -> web.Response:
 
 @routes.get("/v1/jobs")
 async def list_jobs(request: web.Request) -> web.Response:
+    unknown = sorted(set(request.query) - {"status"})
+    if unknown:
+        raise ApiError(
+            400, "invalid_option",
+            f"unknown query parameter {unknown[0]!r} for GET /v1/jobs; the only "
+            "one is 'status'",
+        )  # fmt: skip
     wanted = request.query.get("status")
     allowed = [status.value for status in JobStatus]
     if wanted is not None and wanted not in allowed:
@@ -306,9 +320,20 @@ async def _stream_result(
         )
         response.content_length = os.fstat(handle.fileno()).st_size
         await response.prepare(request)
-        while block := await loop.run_in_executor(None, handle.read, RESULT_BLOCK_BYTES):
-            await response.write(block)
-        await response.write_eof()
+        if request.method == "HEAD":
+            # A stream response sends what is written to it, even for HEAD.
+            await response.write_eof()
+            return response
+        try:
+            while block := await loop.run_in_executor(None, handle.read, RESULT_BLOCK_BYTES):
+                await response.write(block)
+            await response.write_eof()
+        except ConnectionError as exc:
+            # The client went away mid-download: nothing can reach it any more.
+            log_event(
+                logger, "result.download_aborted", job_id=job.job_id,
+                remote=request.remote, error=exc,
+            )  # fmt: skip
     return response
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
+import functools
 import re
+import sys
+import unicodedata
 from typing import Any, Mapping
 
 import orjson
@@ -12,6 +16,11 @@ from runner.protocol import ALL_COMPONENTS, EngineSpec
 from server.errors import ApiError
 
 MAX_BOOK_ID_CHARS = 256
+# Names of the Unicode categories that a book_id may not contain: control
+# characters, and format characters such as the right-to-left override, which
+# would reorder what an operator reads in the log.
+BANNED_BOOK_ID_CATEGORIES = {"Cc": "control", "Cf": "invisible format"}
+_MISSING = object()
 JSON_FIELDS = ("text", "book_id", "pipeline", "model")
 QUERY_FIELDS = ("book_id", "pipeline", "model")
 
@@ -49,13 +58,27 @@ def count_tokens(text: str) -> int:
 
 
 def parse_body(
-    body: bytes, content_type: str, query: Mapping[str, str], engine: EngineSpec
+    body: bytes,
+    content_type: str,
+    query: Mapping[str, str],
+    engine: EngineSpec,
+    charset: str | None = None,
 ) -> Submission:
     """Build a submission from a request body and query string.
+
+    ``charset`` is the one named in the Content-Type header; the body is read
+    as UTF-8 when there is none.
 
     Raises:
         ApiError: 400 for invalid text or options, 415 for another content type.
     """
+    for name in set(query):
+        count = len(query.getall(name)) if hasattr(query, "getall") else 1
+        if count > 1:
+            raise ApiError(
+                400, "invalid_option",
+                f"query parameter {name!r} is given {count} times; give it once",
+            )  # fmt: skip
     if content_type == "application/json":
         if query:
             raise ApiError(
@@ -63,8 +86,8 @@ def parse_body(
                 f"query parameters {sorted(query)} are not read with a JSON body; "
                 "put the options in the JSON object",
             )  # fmt: skip
-        fields = _parse_json(body)
-        text = fields.get("text")
+        fields = _parse_json(_decode_text(body, charset))
+        text = fields.get("text", _MISSING)
     elif content_type == "text/plain":
         unknown = sorted(set(query) - set(QUERY_FIELDS))
         if unknown:
@@ -73,7 +96,7 @@ def parse_body(
                 f"unknown query parameter {unknown[0]!r}; allowed: {list(QUERY_FIELDS)}",
             )  # fmt: skip
         fields = dict(query)
-        text = _decode_utf8(body)
+        text = _decode_text(body, charset)
     else:
         raise ApiError(
             415, "unsupported_media_type",
@@ -89,7 +112,7 @@ def parse_body(
     )
 
 
-def _parse_json(body: bytes) -> dict[str, Any]:
+def _parse_json(body: str) -> dict[str, Any]:
     try:
         fields = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -101,7 +124,8 @@ def _parse_json(body: bytes) -> dict[str, Any]:
     if not isinstance(fields, dict):
         raise ApiError(
             400, "invalid_json",
-            f"request body must be a JSON object, got {type(fields).__name__}",
+            f"request body is a JSON {_json_type(fields)}, not an object; send an "
+            'object like {"text": "..."}',
         )  # fmt: skip
     unknown = sorted(set(fields) - set(JSON_FIELDS))
     if unknown:
@@ -113,21 +137,52 @@ def _parse_json(body: bytes) -> dict[str, Any]:
     return fields
 
 
-def _decode_utf8(body: bytes) -> str:
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "string" if isinstance(value, str) else "array"
+
+
+def _decode_text(body: bytes, charset: str | None) -> str:
+    """Decode ``body`` with ``charset`` (UTF-8 when None)."""
+    encoding = "utf-8"
     try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as exc:
+        if charset:
+            encoding = codecs.lookup(charset).name
+        # decode raises LookupError for codecs that are not text encodings
+        # (base64, zlib), which codecs.lookup accepts.
+        return body.decode(encoding)
+    except LookupError:
         raise ApiError(
-            400, "invalid_utf8",
-            f"text is not valid UTF-8: byte {body[exc.start]:#04x} at offset "
-            f"{exc.start}; convert the file to UTF-8 and submit it again",
+            400, "invalid_charset",
+            f"charset {(charset or '')[:40]!r} in the Content-Type header is not "
+            "a known text encoding; convert the text to UTF-8 and send "
+            "charset=utf-8, or name its encoding (for example latin-1)",
+            charset=(charset or "")[:40],
+        ) from None  # fmt: skip
+    except UnicodeDecodeError as exc:
+        name = "UTF-8" if encoding == "utf-8" else encoding
+        raise ApiError(
+            400, "invalid_utf8" if encoding == "utf-8" else "invalid_encoding",
+            f"body is not valid {name}: byte {body[exc.start]:#04x} at offset "
+            f"{exc.start}; convert the file to UTF-8 and submit it again, or "
+            "name its encoding with charset= in the Content-Type header",
             field="text", offset=exc.start,
         ) from None  # fmt: skip
 
 
 def _check_text(text: Any) -> str:
-    if text is None:
-        raise ApiError(400, "missing_field", "field 'text' is missing", field="text")
+    if text is _MISSING or text is None:
+        state = "missing" if text is _MISSING else "null"
+        raise ApiError(
+            400, "missing_field",
+            f"field 'text' is {state}; send the book's text as a string",
+            field="text",
+        )  # fmt: skip
     if not isinstance(text, str):
         raise ApiError(
             400, "invalid_field",
@@ -166,13 +221,30 @@ def _check_book_id(book_id: Any) -> str | None:
             f"{MAX_BOOK_ID_CHARS}",
             field="book_id",
         )  # fmt: skip
-    if any(ord(c) < 32 or ord(c) == 127 for c in book_id):
-        raise ApiError(
-            400, "invalid_field",
-            "book_id contains a control character; use printable text",
-            field="book_id",
-        )  # fmt: skip
+    for offset, char in enumerate(book_id):
+        kind = BANNED_BOOK_ID_CATEGORIES.get(unicodedata.category(char))
+        if kind:
+            raise ApiError(
+                400, "invalid_field",
+                f"book_id contains the {kind} character U+{ord(char):04X} at "
+                f"offset {offset}; use printable text",
+                field="book_id",
+            )  # fmt: skip
     return book_id
+
+
+@functools.cache
+def banned_book_id_ranges() -> tuple[tuple[int, int], ...]:
+    """Return the code point ranges (inclusive) that a book_id may not contain."""
+    ranges: list[tuple[int, int]] = []
+    for point in range(sys.maxunicode + 1):
+        if unicodedata.category(chr(point)) not in BANNED_BOOK_ID_CATEGORIES:
+            continue
+        if ranges and ranges[-1][1] == point - 1:
+            ranges[-1] = (ranges[-1][0], point)
+        else:
+            ranges.append((point, point))
+    return tuple(ranges)
 
 
 def _check_pipeline(

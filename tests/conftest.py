@@ -7,12 +7,21 @@ import time
 from typing import Any, Awaitable, Callable
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
-from server.app import create_app
+from server.app import SERVER_OPTIONS, create_app
 from server.config import Settings
 
 ClientFactory = Callable[..., Awaitable[TestClient]]
+
+
+class ServiceTestServer(TestServer):
+    """A test server with the request handler options of ``python -m server``."""
+
+    async def _make_runner(self, **kwargs: Any) -> Any:
+        # TestServer's constructor drops handler options, and its start_server
+        # turns handler cancellation on, so they are set where the runner is made.
+        return await super()._make_runner(**{**kwargs, **SERVER_OPTIONS})
 
 
 async def wait_ready(
@@ -70,7 +79,7 @@ def make_client(
     async def factory(wait: bool = True, **overrides: Any) -> TestClient:
         fields: dict[str, Any] = {"engine": "test", "state_dir": str(tmp_path)}
         fields.update(overrides)
-        client = await aiohttp_client(create_app(Settings(**fields)))
+        client = await aiohttp_client(ServiceTestServer(create_app(Settings(**fields))))
         if wait:
             keys = [key.strip() for key in fields.get("api_keys", "").split(",")]
             headers = {"X-API-Key": keys[0]} if keys[0] else None

@@ -11,13 +11,17 @@ from tests.conftest import ClientFactory, submit_text, wait_status
 JSON = {"Content-Type": "application/json"}
 TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 
-BAD_REQUESTS: list[tuple[str, bytes, dict[str, str], dict[str, str], int, str, str]] = [
+BAD_REQUESTS: list[tuple[str, bytes, dict[str, str], Any, int, str, str]] = [
     # (case, body, headers, query, status, code, words in the message)
     ("empty json text", b'{"text": ""}', JSON, {}, 400, "empty_text", "empty"),
     ("blank text", b"  \n\t ", TEXT, {}, 400, "empty_text", "white space"),
     ("missing text", b'{"book_id": "x"}', JSON, {}, 400, "missing_field", "'text'"),
     ("text not string", b'{"text": 42}', JSON, {}, 400, "invalid_field", "got int"),
-    ("body not object", b'["text"]', JSON, {}, 400, "invalid_json", "got list"),
+    ("null text", b'{"text": null}', JSON, {}, 400, "missing_field", "is null"),
+    ("body not object", b'["text"]', JSON, {}, 400, "invalid_json", "JSON array"),
+    ("body is null", b"null", JSON, {}, 400, "invalid_json", "JSON null"),
+    ("invalid utf-8 in json", b'{"text": "caf\xe9"}', JSON, {}, 400, "invalid_utf8",
+     "offset 13"),
     ("truncated json", b'{"text": "abc', JSON, {}, 400, "invalid_json", "not valid"),
     ("extra field", b'{"text": "a", "colour": 1}', JSON, {}, 400, "invalid_field",
      "'colour'"),
@@ -41,6 +45,22 @@ BAD_REQUESTS: list[tuple[str, bytes, dict[str, str], dict[str, str], int, str, s
      "'colour'"),
     ("query with json", b'{"text": "a"}', JSON, {"model": "fast"}, 400,
      "invalid_option", "JSON object"),
+    ("unknown charset", b"a", {"Content-Type": "text/plain; charset=klingon"}, {},
+     400, "invalid_charset", "'klingon'"),
+    ("codec not a charset", b"YQ==", {"Content-Type": "text/plain; charset=base64"},
+     {}, 400, "invalid_charset", "'base64'"),
+    ("invalid utf-16", b"abc", {"Content-Type": "text/plain; charset=utf-16"}, {},
+     400, "invalid_encoding", "offset 2"),
+    ("bidi book id", '{"text": "a", "book_id": "\u202eevil"}'.encode(), JSON, {},
+     400, "invalid_field", "U+202E"),
+    ("repeated query option", b"a", TEXT, [("model", "fast"), ("model", "fast")],
+     400, "invalid_option", "2 times"),
+    ("corrupt deflate", b"zzzzzz", {**TEXT, "Content-Encoding": "deflate"}, {}, 400,
+     "invalid_body", "deflate"),
+    ("corrupt gzip", b"plain text", {**TEXT, "Content-Encoding": "gzip"}, {}, 400,
+     "invalid_body", "not valid gzip"),
+    ("brotli", b"text", {**TEXT, "Content-Encoding": "br"}, {}, 415,
+     "unsupported_content_encoding", "'br'"),
     ("wrong content type", b"<xml/>", {"Content-Type": "application/xml"}, {}, 415,
      "unsupported_media_type", "application/xml"),
 ]  # fmt: skip
@@ -55,7 +75,7 @@ async def test_bad_submission_rejected(
     make_client: ClientFactory,
     body: bytes,
     headers: dict[str, str],
-    query: dict[str, str],
+    query: Any,
     status: int,
     code: str,
     words: str,
