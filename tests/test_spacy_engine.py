@@ -158,6 +158,22 @@ def test_byte_order_mark_offsets(engine: Engine, tmp_path) -> None:
         assert text[token["start"] : token["end"]] == token["word"]
 
 
+@pytest.mark.parametrize("model", ["fast", "litbank"])
+def test_emoji_sequence_one_token(engine: Engine, tmp_path, model: str) -> None:
+    family = "\U0001f469\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
+    wave = "\U0001f44b\U0001f3fd"
+    flags = "\U0001f1ec\U0001f1e7\U0001f1eb\U0001f1f7"
+    text = f"Her family {family} waved {wave} at the flags {flags}.\n"
+    result, _messages, _stats = run_job(engine, tmp_path, text.encode(), model=model)
+    words = [token["word"] for token in result["tokens"]]
+    assert words == [
+        "Her", "family", family, "waved", wave, "at", "the", "flags",
+        "\U0001f1ec\U0001f1e7", "\U0001f1eb\U0001f1f7", ".",
+    ]  # fmt: skip
+    for token in result["tokens"]:
+        assert text[token["start"] : token["end"]] == token["word"]
+
+
 def test_empty_text_empty_result(engine: Engine, tmp_path) -> None:
     result, messages, stats = run_job(engine, tmp_path, b"\n\n  \n")
     assert stats["tokens"] == 0

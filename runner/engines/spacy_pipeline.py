@@ -1,9 +1,11 @@
 """Load the spaCy English pipeline and adapt it to fiction.
 
-Three changes to the stock ``en_core_web_sm`` 3.8 pipeline:
+Four changes to the stock ``en_core_web_sm`` 3.8 pipeline:
 
 - Tokenizer infixes split dashes and curly double quotes out of words, because
   the stock rules leave ``you”—she`` and ``door—“hiding`` as single tokens.
+- A first component joins the pieces of an emoji sequence or a letter with
+  combining marks that the tokenizer split (``runner.engines.grapheme_clusters``).
 - A component before the parser presets sentence starts around quotation marks
   and in headings (rules in ``runner.analysis.sentences``). spaCy's parser keeps
   preset ``is_sent_start`` values; ``tests/test_cases.py`` checks the effect.
@@ -25,6 +27,7 @@ from thinc.api import NumpyOps
 from runner.analysis.layout import Paragraph
 from runner.analysis.quotes import find_quotes
 from runner.analysis.sentences import plan_sentence_starts
+from runner.engines.grapheme_clusters import COMPONENT as GRAPHEME_COMPONENT
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +92,12 @@ def use_numpy_matmul(nlp: Language) -> None:
 
 
 def adapt_pipeline(nlp: Language) -> None:
-    """Add the fiction tokenizer infixes and the sentence-start component."""
+    """Add the fiction tokenizer infixes and the grapheme and sentence components."""
     infixes = list(nlp.Defaults.infixes or ()) + list(_EXTRA_INFIXES)
     tokenizer: Any = nlp.tokenizer
     tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    if GRAPHEME_COMPONENT not in nlp.pipe_names:
+        nlp.add_pipe(GRAPHEME_COMPONENT, first=True)
     if SENTENCE_COMPONENT not in nlp.pipe_names:
         before = "parser" if "parser" in nlp.pipe_names else None
         nlp.add_pipe(SENTENCE_COMPONENT, before=before)
