@@ -10,8 +10,9 @@ from runner.analysis.characters import (
     display_name,
     gender_summary,
     parse_name,
+    retype_place_names,
 )
-from runner.analysis.entities import PER, NameCandidate, resolve_names
+from runner.analysis.entities import PER, PROP, Mention, NameCandidate, resolve_names
 from runner.analysis.lexicon import HE, SHE, THEY
 
 
@@ -201,3 +202,21 @@ def test_display_name_ignores_single_slip() -> None:
     assert display_name(forms) == "Bartleby"
     darcy = Counter({"Mr. Darcy": 271, "Darcy": 90, "Mr. Fitzwilliam Darcy": 1})
     assert display_name(darcy) == "Mr. Darcy"
+
+
+def test_place_first_word_not_person() -> None:
+    # The Secret Garden: "Misselthwaite Manor" (FAC) and the bare "Misselthwaite".
+    manor = Mention(0, 1, "FAC", PROP, 1, words=("Misselthwaite", "Manor"))
+    bare = Mention(5, 5, PER, PROP, 5, words=("Misselthwaite",))
+    mary = Mention(8, 8, PER, PROP, 8, words=("Mary",))
+    assert retype_place_names([manor, bare, mary]) == 1
+    assert bare.category == "FAC"
+    assert mary.category == PER
+
+
+def test_place_word_in_full_name_stays() -> None:
+    hall = Mention(0, 1, "FAC", PROP, 1, words=("Baskerville", "Hall"))
+    full = Mention(3, 5, PER, PROP, 5, words=("Sir", "Henry", "Baskerville"))
+    bare = Mention(8, 8, PER, PROP, 8, words=("Baskerville",))
+    assert retype_place_names([hall, full, bare]) == 0
+    assert bare.category == PER

@@ -2,6 +2,9 @@
 
 The steps, each in its own module:
 
+0. Retype one-word "names" that start a place name of the book
+   (``characters``), and add a mention for each first-person pronoun outside
+   quotes (``pronouns``). Those mentions form one character, the narrator.
 1. Link pronouns to names and person noun phrases, knowing genders only from
    honorifics and nouns (``pronouns``).
 2. Cluster the names, using those links as per-mention gender evidence
@@ -9,9 +12,11 @@ The steps, each in its own module:
 3. Link the pronouns again, now knowing each cluster's gender, and give every
    pronoun its antecedent's character.
 4. Find each quote's speaking mention (``speakers``) and turn it into a
-   character: a pronoun becomes the most recent character of its gender, and a
-   speaking noun phrase with no name ("said her uncle") becomes a character of
-   its own, which other mentions of the same noun nearby join (``nominals``).
+   character. A pronoun speaks for the character it refers to. When it refers to
+   a noun phrase without a character, that noun phrase speaks. When it refers
+   to nothing, it speaks for the most recent character of its gender. A speaking
+   noun phrase with no name ("said her uncle") becomes a character of its own,
+   which other mentions of the same noun nearby join (``nominals``).
 
 Noun phrases that restate a name ("Cecily Harlow was their only daughter") join
 that name's character from step 2 on (``nominals``).
@@ -34,11 +39,16 @@ from runner.analysis.characters import (
     display_name,
     gender_argmax,
     parse_name,
+    retype_place_names,
 )
 from runner.analysis.entities import NOM, PER, PRON, PROP, Mention
 from runner.analysis.lexicon import PRONOUN_GENDER, THEY, honorific_gender
 from runner.analysis.nominals import attach_unnamed, equate_nominals, nearest_anchor
-from runner.analysis.pronouns import link_pronouns
+from runner.analysis.pronouns import (
+    FIRST_PERSON_PRONOUNS,
+    link_pronouns,
+    narrator_mentions,
+)
 from runner.analysis.speakers import QuoteTokens, attribute_speakers
 from runner.analysis.token_table import TokenTable
 
@@ -48,6 +58,8 @@ MIN_GENDER_EVIDENCE = 2
 MIN_GENDER_SHARE = 0.7
 # How far back (in tokens) a speaking pronoun looks for a character of its gender.
 MAX_PRONOUN_SPEAKER_DISTANCE = 400
+# The name of the character made of first-person pronouns outside quotes.
+NARRATOR_NAME = "the narrator"
 
 
 @dataclasses.dataclass(slots=True)
@@ -64,11 +76,16 @@ class Character:
     stated: Counter[str] = dataclasses.field(default_factory=Counter)
     name: str = ""
     names: Counter[str] = dataclasses.field(default_factory=Counter)
+    narrator: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Speaker:
-    """The character speaking a quote, and the token of the mention naming it."""
+    """The character speaking a quote, and the token of the mention naming it.
+
+    ``token`` is set whenever a speech tag or nearby clause names the speaker,
+    even when that mention (a pronoun with no antecedent) gives no character.
+    """
 
     character_id: int | None
     token: int | None
@@ -91,8 +108,18 @@ def build_cast(
     """Cluster characters, attribute ``quotes`` and set ``Mention.character``.
 
     ``mentions`` must be sorted by start token and have ``in_quote`` set; ``text``
-    is the text the token offsets index.
+    is the text the token offsets index. The list is changed in place: place
+    names lose the PER category, and the narrator's first-person pronouns are
+    added as PER PRON mentions, in start-token order.
     """
+    retype_place_names(mentions)
+    narrator = narrator_mentions(
+        tokens, lambda token: text[tokens.start[token] : tokens.end[token]], quotes
+    )
+    if narrator:
+        existing_spans = {(mention.start, mention.end) for mention in mentions}
+        mentions.extend(m for m in narrator if (m.start, m.end) not in existing_spans)
+        mentions.sort(key=lambda mention: (mention.start, mention.end))
     return _CastBuilder(mentions, quotes, tokens, text).build()
 
 
@@ -107,6 +134,7 @@ class _CastBuilder:
         self.mentions = mentions
         self.quotes = quotes
         self.tokens = tokens
+        self.text = text
         self.equal = equate_nominals(
             mentions,
             tokens,
@@ -116,11 +144,14 @@ class _CastBuilder:
         self.starts = [mention.start for mention in mentions]
         # (start token, character) of noun phrases with a character, per noun.
         self.nominal_anchors: dict[str, list[tuple[int, int]]] = {}
+        # {pronoun mention index: antecedent mention index}, from the second pass.
+        self.links: dict[int, int] = {}
 
     def build(self) -> Cast:
         first_links = link_pronouns(self.mentions, self.tokens, lambda m: m.gender)
         self._cluster_names(first_links)
         links = link_pronouns(self.mentions, self.tokens, self._steering_gender)
+        self.links = links
         self._assign_pronouns(links)
         self._recount_votes(links)
         speakers = self._attribute()
@@ -155,7 +186,22 @@ class _CastBuilder:
             self.mentions[index].character = cluster
         for nominal, restated in self.equal.items():
             self.mentions[nominal].character = self.mentions[restated].character
+        self._add_narrator()
         self._recount_votes(links)
+
+    def _add_narrator(self) -> None:
+        """Give all first-person pronouns outside quotes one new character."""
+        narrator = None
+        for mention in self.mentions:
+            if (
+                mention.kind == PRON
+                and mention.key in FIRST_PERSON_PRONOUNS
+                and not mention.in_quote
+            ):
+                if narrator is None:
+                    narrator = self._new_character()
+                    self.characters[narrator].narrator = True
+                mention.character = narrator
 
     def _votes_per_mention(
         self, links: dict[int, int], subjects_only: bool
@@ -234,10 +280,8 @@ class _CastBuilder:
             if attribution.mention is None:
                 speakers.append(Speaker(None, None))
                 continue
-            mention = self.mentions[attribution.mention]
-            character = self._speaking_character(mention)
-            token = mention.head if character is not None else None
-            speakers.append(Speaker(character, token))
+            character = self._speaking_character(attribution.mention)
+            speakers.append(Speaker(character, self.mentions[attribution.mention].head))
         return speakers
 
     def _fill_alternating_turns(self, speakers: list[Speaker]) -> None:
@@ -247,7 +291,10 @@ class _CastBuilder:
         quote that opens its paragraph and has no speaker takes the other
         participant: the most recent speaker of the run who is not the previous
         paragraph's speaker. When the previous paragraph's speaker is unknown, it
-        takes the speaker from two paragraphs back (A, ?, A).
+        takes the speaker from two paragraphs back (A, ?, A). A quote tagged with a
+        pronoun that gave no character ("he said") takes the participant only
+        when the participant's gender fits the pronoun, and the pronoun then
+        refers to that participant.
         """
         by_paragraph: dict[int, int | None] = {}
         run: list[int] = []
@@ -258,8 +305,8 @@ class _CastBuilder:
                 run = []
             if speakers[index].character_id is None and opens:
                 filled = self._other_participant(paragraph, by_paragraph, run)
-                if filled is not None:
-                    speakers[index] = Speaker(filled, None)
+                if filled is not None and self._fits_tag(speakers[index], filled):
+                    speakers[index] = Speaker(filled, speakers[index].token)
             speaker = speakers[index].character_id
             if opens:
                 by_paragraph[paragraph] = speaker
@@ -286,9 +333,60 @@ class _CastBuilder:
             start == 0 or self.tokens.paragraph_of(start - 1) != quote.first_paragraph
         )
 
-    def _speaking_character(self, mention: Mention) -> int | None:
+    def _fits_tag(self, speaker: Speaker, character: int) -> bool:
+        """Return whether ``character`` may speak a quote tagged by ``speaker``.
+
+        An untagged quote fits anyone. A pronoun tag fits a character whose
+        gender is the pronoun's or unknown, and the pronoun then gets the
+        character, so that its entity and the quote's speaker agree.
+        """
+        if speaker.token is None:
+            return True
+        index = self._pronoun_at(speaker.token)
+        # A linked pronoun keeps its antecedent's character (None here).
+        if index is None or index in self.links:
+            return False
+        pronoun = self.mentions[index]
+        if pronoun.key not in PRONOUN_GENDER:
+            return False
+        gender = gender_argmax(self.characters[character].votes)
+        if gender not in (None, PRONOUN_GENDER[pronoun.key]):
+            return False
+        pronoun.character = character
+        return True
+
+    def _pronoun_at(self, token: int) -> int | None:
+        """Return the index of the one-token pronoun mention at ``token``."""
+        index = bisect.bisect_left(self.starts, token)
+        while index < len(self.mentions) and self.mentions[index].start == token:
+            mention = self.mentions[index]
+            if mention.kind == PRON and mention.end == token:
+                return index
+            index += 1
+        return None
+
+    def _speaking_character(self, index: int) -> int | None:
+        """Return the character that the speaking mention at ``index`` stands for.
+
+        Also sets the mention's character when it had none, so that its entity
+        and the quote's speaker agree.
+        """
+        mention = self.mentions[index]
         if mention.kind == PRON:
-            return self._recent_character(mention)
+            if mention.character is not None or mention.key not in PRONOUN_GENDER:
+                return mention.character
+            antecedent = self.links.get(index)
+            if antecedent is not None:
+                target = self.mentions[antecedent]
+                if target.kind == NOM and target.gender == PRONOUN_GENDER[mention.key]:
+                    mention.character = self._speaking_character(antecedent)
+                    return mention.character
+                # A link to a noun phrase of unknown gender ("the cook") or to a
+                # name without a character is too weak to name a speaker. It is
+                # dropped, so that the pronoun keeps the character found below.
+                del self.links[index]
+            mention.character = self._recent_character(mention)
+            return mention.character
         if mention.character is None and mention.kind == NOM:
             anchors = self.nominal_anchors.setdefault(mention.key, [])
             found = nearest_anchor(anchors, mention.start)
@@ -301,7 +399,14 @@ class _CastBuilder:
         return mention.character
 
     def _recent_character(self, pronoun: Mention) -> int | None:
-        """Return the most recent character of the pronoun's gender in narration."""
+        """Return the most recent character of the pronoun's gender in narration.
+
+        Looks back ``MAX_PRONOUN_SPEAKER_DISTANCE`` tokens, outside quotes, at
+        names, noun phrases and pronouns of the same gender that have a character.
+        An unnamed noun phrase of that gender ("an old man") found first becomes
+        the speaker, as in "said the old man". A character of unknown gender is
+        the fallback. The narrator never is.
+        """
         wanted = PRONOUN_GENDER[pronoun.key]
         if wanted == THEY:
             return None
@@ -312,7 +417,13 @@ class _CastBuilder:
             mention = self.mentions[index]
             if mention.start < floor:
                 break
-            if mention.kind == PRON or mention.in_quote or mention.character is None:
+            if mention.in_quote:
+                continue
+            if mention.kind == PRON and PRONOUN_GENDER.get(mention.key) != wanted:
+                continue
+            if mention.character is None:
+                if mention.kind == NOM and mention.gender == wanted:
+                    return self._speaking_character(index)
                 continue
             gender = gender_argmax(self.characters[mention.character].votes)
             if gender == wanted:
@@ -335,7 +446,11 @@ class _CastBuilder:
         for rank, character in enumerate(kept):
             character.character_id = rank
             character.names, nominal = self._names_of(character)
-            character.name = _choose_name(character.names, nominal)
+            if character.narrator:
+                character.names = Counter(self._mention_text(i) for i in character.mentions)
+                character.name = NARRATOR_NAME
+            else:
+                character.name = _choose_name(character.names, nominal)
         for mention in self.mentions:
             if mention.character is not None:
                 mention.character = new_id.get(mention.character)
@@ -347,17 +462,28 @@ class _CastBuilder:
         ]
         return Cast(kept, renamed)
 
+    def _mention_text(self, index: int) -> str:
+        """Return the mention as the book writes it, with its spaces collapsed.
+
+        Joining the words instead would put spaces before commas and
+        apostrophes ("a neat , thin old man", "Lincoln 's Inn").
+        """
+        mention = self.mentions[index]
+        start = self.tokens.start[mention.start]
+        end = self.tokens.end[mention.end]
+        return " ".join(self.text[start:end].split())
+
     def _names_of(self, character: Character) -> tuple[Counter[str], bool]:
         """Return the character's name forms, and True if they are noun phrases."""
         proper = Counter(
-            " ".join(self.mentions[i].words)
+            self._mention_text(i)
             for i in character.mentions
             if self.mentions[i].kind == PROP
         )
         if proper:
             return proper, False
         nominal = Counter(
-            " ".join(self.mentions[i].words).lower()
+            self._mention_text(i).lower()
             for i in character.mentions
             if self.mentions[i].kind == NOM
         )

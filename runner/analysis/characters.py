@@ -19,6 +19,10 @@ written with ``Mrs.``: a married woman and a daughter share the surname. A bare
 surname (``Harlow``, ``Bennet``) is resolved one mention at a time: to the
 candidate whose gender fits the pronouns that refer to that mention, else to the
 most frequent candidate.
+
+Before any of this, ``retype_place_names`` retypes one-word "names" that also
+open a longer place name in the same book (``Misselthwaite`` beside
+``Misselthwaite Manor``), so that they are no characters.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from runner.analysis.entities import PER, PROP, Mention
 from runner.analysis.lexicon import (
     FEMALE_HONORIFICS,
     GENDER_LABELS,
@@ -46,6 +51,10 @@ from runner.analysis.lexicon import (
 )
 
 Key = tuple[str, ...]
+
+# Entity categories of places. A word of a longer place name that is also a
+# one-word PER name is taken for the place (see ``retype_place_names``).
+PLACE_CATEGORIES = frozenset({"FAC", "GPE", "LOC"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -72,6 +81,42 @@ def parse_name(words: Sequence[str]) -> PersonName | None:
     ):
         return None
     return PersonName(honorific, parts)
+
+
+def retype_place_names(mentions: Sequence[Mention]) -> int:
+    """Retype one-word PER names that the book also uses in a longer place name.
+
+    The tagger types "Misselthwaite Manor" FAC but the bare "Misselthwaite" PER,
+    so the house became a character and took the pronouns of nearby people. A
+    one-word PER name gets the place's category when some FAC, GPE or LOC name
+    has it as a word other than its last one. A person's name of two or more
+    words protects the word ("Sir Henry Baskerville" keeps "Baskerville" a person
+    beside "Baskerville Hall"). Changes ``Mention.category`` in place and returns
+    the number of mentions retyped.
+    """
+    place_words: dict[str, Counter[str]] = {}
+    person_words: set[str] = set()
+    for mention in mentions:
+        if mention.kind != PROP:
+            continue
+        words = [word for word in mention.words if word[:1].isupper()]
+        if mention.category in PLACE_CATEGORIES and len(mention.words) > 1:
+            for word in words[:-1]:
+                if honorific_key(word) not in HONORIFICS and word != "The":
+                    place_words.setdefault(word, Counter())[mention.category] += 1
+        elif mention.category == PER and len(words) > 1:
+            person_words.update(words)
+    retyped = 0
+    for mention in mentions:
+        if mention.kind != PROP or mention.category != PER:
+            continue
+        if len(mention.words) != 1 or mention.words[0] in person_words:
+            continue
+        categories = place_words.get(mention.words[0])
+        if categories:
+            mention.category = categories.most_common(1)[0][0]
+            retyped += 1
+    return retyped
 
 
 def _given_and_surname(parts: tuple[str, ...]) -> tuple[str, str]:

@@ -15,12 +15,17 @@ person noun phrase that
 
 ``they``/``them``/``their`` link only when exactly one name is in reach and no
 plural noun or coordination lies between, since they usually refer to a group.
+
+First-person singular pronouns outside quotes ("I", "me", "my") take no
+antecedent. They refer to the narrator, and ``narrator_mentions`` makes them
+mentions of their own.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from runner.analysis.entities import PER, PRON, PROP, Mention
 from runner.analysis.lexicon import PRONOUN_GENDER, REFLEXIVE_PRONOUNS, THEY
@@ -35,7 +40,52 @@ _PLURAL_TAGS = frozenset({"NNS", "NNPS"})
 # sentence window usually ends the search well before.
 _MAX_LOOKBACK = 50
 
+# First-person singular pronouns in lower case. Outside quotes they name the
+# narrator: BookNLP 1.0.8 (``NameCoref.cluster_narrator``) uses the same four.
+FIRST_PERSON_PRONOUNS = frozenset({"i", "me", "my", "myself"})
+
 GenderOf = Callable[[Mention], str | None]
+
+
+class QuoteSpan(Protocol):
+    """A quote's first and last token, inclusive."""
+
+    start_token: int
+    end_token: int
+
+
+def narrator_mentions(
+    tokens: TokenTable, word: Callable[[int], str], quotes: Sequence[QuoteSpan]
+) -> list[Mention]:
+    """Return a PER PRON mention for each first-person pronoun outside quotes.
+
+    A token counts when spaCy tags it PRON and its lower-case text is in
+    ``FIRST_PERSON_PRONOUNS``. "I" counts only in capitals, so a lower-case "i"
+    (a list marker, say) does not, unlike in BookNLP.
+
+    Args:
+        tokens: the document's token table.
+        word: returns the text of a token id.
+        quotes: the quotes in text order, which do not overlap.
+    """
+    found = []
+    quote_index = 0
+    for token in range(len(tokens)):
+        while quote_index < len(quotes) and quotes[quote_index].end_token < token:
+            quote_index += 1
+        if (
+            quote_index < len(quotes)
+            and quotes[quote_index].start_token <= token
+        ):
+            continue
+        if tokens.pos_of(token) != "PRON":
+            continue
+        text = word(token)
+        key = text.lower()
+        if key not in FIRST_PERSON_PRONOUNS or (key == "i" and text != "I"):
+            continue
+        found.append(Mention(token, token, PER, PRON, token, key=key))
+    return found
 
 
 def link_pronouns(

@@ -81,7 +81,12 @@ class ResultSections:
         return rows
 
     def quote_rows(self) -> list[dict[str, Any]]:
-        """Return the quotes with their speakers (a character id and name, or null)."""
+        """Return the quotes with their speakers (a character id and name, or null).
+
+        ``speaker_token`` is the head of the mention that names the speaker, or
+        null when no mention does (an untagged quote, or a dialogue turn that
+        took its speaker from the alternation).
+        """
         names = {
             character.character_id: character.name for character in self.cast.characters
         }
@@ -93,13 +98,13 @@ class ResultSections:
             row.update(self._span(quote.start_token, quote.end_token))
             if speaker.character_id is None:
                 row["speaker"] = None
-                row["speaker_token"] = None
             else:
                 row["speaker"] = {
                     "character_id": speaker.character_id,
                     "name": names[speaker.character_id],
                 }
-                row["speaker_token"] = speaker.token
+            # Set whenever a mention names the speaker, even one with no character.
+            row["speaker_token"] = speaker.token
             rows.append(row)
         return rows
 

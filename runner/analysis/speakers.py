@@ -15,9 +15,9 @@ The rules, tried in this order for each quote:
    such a sentence often turns to the listener.
 
 Within a subject phrase a name is preferred to a noun phrase, and a noun phrase
-to a pronoun. Only mentions outside quotes can speak. The result is a mention; the
-caller turns it into a character (a pronoun through the most recent character of
-its gender).
+to a pronoun. Only mentions outside quotes can speak, and of the pronouns only
+subject ones: "he", "she", "they" and the narrator's "I". The result is a
+mention; the caller turns it into a character.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ MAX_CONTEXT_BEFORE = 40
 _VERB_POS = frozenset({"VERB", "AUX"})
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 _KIND_RANK = {PROP: 0, NOM: 1, PRON: 2}
+# Pronouns that can name a speaker ("he said", "said I"); possessive and object
+# pronouns ("said her uncle") cannot.
+_SPEAKING_PRONOUNS = NOMINATIVE_PRONOUNS | {"i"}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -186,7 +189,7 @@ class _SpeakerFinder:
         for token in range(verb + 1, min(verb + 5, region.stop)):
             for index in self.by_head.get(token, ()):
                 mention = self.mentions[index]
-                if mention.kind != PRON or mention.key in NOMINATIVE_PRONOUNS:
+                if mention.kind != PRON or mention.key in _SPEAKING_PRONOUNS:
                     return self._prefer_name(index)
         return None
 
@@ -231,7 +234,7 @@ class _SpeakerFinder:
         for token in self._subtree(root):
             for index in self.by_head.get(token, ()):
                 mention = self.mentions[index]
-                if mention.kind == PRON and mention.key not in NOMINATIVE_PRONOUNS:
+                if mention.kind == PRON and mention.key not in _SPEAKING_PRONOUNS:
                     continue
                 if best is None or self._rank(index) < self._rank(best):
                     best = index

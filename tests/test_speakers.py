@@ -1,0 +1,164 @@
+"""Quote speakers and the narrator on short real passages, with the default model.
+
+Each passage is copied from a public-domain novel, and the line above it names
+the source.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import pytest
+
+from runner.engine import Engine
+from runner.engines.spacy_engine import create_engine
+from tests.test_spacy_engine import run_job
+
+COMPONENTS = ("tokens", "entities", "quotes", "characters")
+
+# Herman Melville, "Bartleby, the Scrivener" (1853), public domain.
+BARTLEBY = """\
+Accordingly Turkey, Nippers and Ginger Nut had
+taken their seats in a row, each with his document in hand, when I
+called to Bartleby to join this interesting group.
+
+"Bartleby!  quick, I am waiting."
+
+I heard a slow scrape of his chair legs on the uncarpeted floor, and
+soon he appeared standing at the entrance of his hermitage.
+
+"What is wanted?" said he mildly.
+
+"The copies, the copies," said I hurriedly.  "We are going to examine
+them.  There"--and I held towards him the fourth quadruplicate.
+
+"I would prefer not to," he said, and gently disappeared behind the
+screen.
+"""
+
+# Frances Hodgson Burnett, "The Secret Garden" (1911), chapter 3, public domain.
+OLD_MAN = """\
+As she stood on the stone floor she looked a very small, odd little black
+figure, and she felt as small and lost and odd as she looked.
+
+A neat, thin old man stood near the manservant who opened the door for
+them.
+
+"You are to take her to her room," he said in a husky voice.  "He
+doesn't want to see her.  He's going to London in the morning."
+"""
+
+# Frances Hodgson Burnett, "The Secret Garden" (1911), chapter 13, public domain.
+BOY = """\
+It was a big room with ancient, handsome furniture in it.  There was a
+low fire glowing faintly on the hearth and a night light burning by the
+side of a carved four-posted bed hung with brocade, and on the bed was
+lying a boy, crying fretfully.
+
+Mary wondered if she was in a real place or if she had fallen asleep
+again and was dreaming without knowing it.
+
+The boy had a sharp, delicate face the color of ivory and he seemed to
+have eyes too big for it.  He had also a lot of hair which tumbled over
+his forehead in heavy locks and made his thin face seem smaller.  He
+looked like a boy who had been ill, but he was crying more as if he
+were tired and cross than as if he were in pain.
+
+Mary stood near the door with her candle in her hand, holding her
+breath.  Then she crept across the room, and, as she drew nearer, the
+light attracted the boy's attention and he turned his head on his
+pillow and stared at her, his gray eyes opening so wide that they
+seemed immense.
+
+"Who are you?" he said at last in a half-frightened whisper.  "Are you
+a ghost?"
+
+"No, I am not," Mary answered, her own whisper sounding half
+frightened.  "Are you one?"
+"""
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return create_engine()
+
+
+def analyse(engine: Engine, tmp_path: pathlib.Path, text: str) -> dict[str, Any]:
+    result, _messages, _stats = run_job(
+        engine, tmp_path, text.encode(), COMPONENTS, model="litbank"
+    )
+    return result
+
+
+def quote_starting(result: dict[str, Any], opening: str) -> dict[str, Any]:
+    found = [q for q in result["quotes"] if q["text"].startswith(opening)]
+    assert len(found) == 1, [q["text"] for q in result["quotes"]]
+    return found[0]
+
+
+def entity_at(result: dict[str, Any], token: int) -> dict[str, Any]:
+    found = [
+        e
+        for e in result["entities"]
+        if e["start_token"] == token and e["end_token"] == token
+    ]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def tagged_quote(
+    result: dict[str, Any], opening: str, word: str
+) -> tuple[dict[str, Any], int]:
+    """Return the quote that starts with ``opening`` and its speaker token, ``word``."""
+    quote = quote_starting(result, opening)
+    token = quote["speaker_token"]
+    assert token is not None
+    assert result["tokens"][token]["word"] == word
+    return quote, token
+
+
+def test_narrator_is_character(engine: Engine, tmp_path) -> None:
+    result = analyse(engine, tmp_path, BARTLEBY)
+    narrators = [c for c in result["characters"] if c["name"] == "the narrator"]
+    assert len(narrators) == 1, [c["name"] for c in result["characters"]]
+    narrator = narrators[0]
+    # "I" four times outside the quotes; the "I" of "I am waiting" is quoted.
+    assert narrator["names"] == {"I": 4}
+    assert narrator["pronoun_count"] == narrator["mention_count"]
+    for entity in result["entities"]:
+        if entity["text"] == "I" and entity["character_id"] is not None:
+            assert entity["character_id"] == narrator["character_id"]
+
+
+def test_said_i_speaker_is_narrator(engine: Engine, tmp_path) -> None:
+    result = analyse(engine, tmp_path, BARTLEBY)
+    quote = quote_starting(result, '"The copies, the copies,"')
+    assert quote["speaker"] is not None
+    assert quote["speaker"]["name"] == "the narrator"
+    token = quote["speaker_token"]
+    assert result["tokens"][token]["word"] == "I"
+    assert entity_at(result, token)["character_id"] == quote["speaker"]["character_id"]
+
+
+def test_pronoun_speaker_unnamed_man(engine: Engine, tmp_path) -> None:
+    result = analyse(engine, tmp_path, OLD_MAN)
+    quote, token = tagged_quote(result, '"You are to take her to her room,"', "he")
+    assert quote["speaker"] is not None
+    speaker = quote["speaker"]["character_id"]
+    assert entity_at(result, token)["character_id"] == speaker
+    character = result["characters"][speaker]
+    assert character["gender"]["argmax"] == "he/him/his"
+    assert any("man" in name for name in character["names"]), character["names"]
+
+
+def test_pronoun_speaker_matches_entity(engine: Engine, tmp_path) -> None:
+    result = analyse(engine, tmp_path, BOY)
+    quote, token = tagged_quote(result, '"Who are you?"', "he")
+    entity = entity_at(result, token)
+    assert quote["speaker"] is not None
+    assert entity["character_id"] == quote["speaker"]["character_id"]
+    assert quote["speaker"]["name"] != "Mary"
+    answer = quote_starting(result, '"No, I am not,"')
+    assert answer["speaker"] is not None
+    assert answer["speaker"]["name"] == "Mary"
