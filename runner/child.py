@@ -103,7 +103,9 @@ def main(conn: Connection, settings: dict[str, Any]) -> None:
     channel = JobChannel(conn)
     exit_code = 0
     try:
-        engine = _load_engine(channel, settings["engine"])
+        engine = _load_engine(
+            channel, settings["engine"], repeat=settings.get("failed_starts", 0) > 0
+        )
         if engine is None:
             exit_code = 1
         else:
@@ -129,14 +131,22 @@ def _serve(channel: JobChannel, engine: Engine) -> None:
         # A cancel for a job that already ended is ignored.
 
 
-def _load_engine(channel: JobChannel, name: str) -> Engine | None:
+def _load_engine(channel: JobChannel, name: str, repeat: bool) -> Engine | None:
+    """Load the engine; on failure, tell the front why and return None.
+
+    ``repeat`` is set when the previous start failed too: the traceback is then
+    left out of the log, since the front restarts the child until it loads.
+    """
     from runner.engines import load_engine
 
     started = time.monotonic()
     try:
         engine = load_engine(name)
     except Exception as exc:  # The front must hear why, whatever it was.
-        logger.exception("child %d: engine %r failed to load", os.getpid(), name)
+        if repeat:
+            logger.error("child %d: engine %r failed to load again: %s", os.getpid(), name, exc)
+        else:
+            logger.exception("child %d: engine %r failed to load", os.getpid(), name)
         channel.send(
             protocol.FATAL,
             {"message": f"engine {name!r} failed to load: {exc}",

@@ -667,8 +667,9 @@ def _submission_errors() -> Schema:
         "500": _ref("responses", "InternalError"),
         "503": _error(
             "max_queue jobs are already waiting, max_concurrent_uploads bodies are "
-            "being read, or the service is shutting down.",
-            "queue_full", "shutting_down", "too_many_uploads",
+            "being read, the service is shutting down, or the runner has failed "
+            "to load its engine several times in a row.",
+            "queue_full", "shutting_down", "too_many_uploads", "engine_unavailable",
             **{"Retry-After": _ref("headers", "RetryAfter")},
         ),
     }

@@ -18,8 +18,9 @@ from server.errors import ApiError, json_response
 from server.jobs import Job, JobStatus, is_job_id, new_job_id
 from server.keys import SCHEDULER, SETTINGS, STARTED_AT, UPLOADS
 from server.logs import log_event
-from server.scheduler import JobScheduler, QueueFull
+from server.scheduler import JobScheduler, QueueFull, engine_unavailable_message
 from server.submission import Submission, count_tokens, parse_body
+from server.supervisor import MAX_RESTART_DELAY_S
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -113,6 +114,12 @@ def _check_queue_space(scheduler: JobScheduler) -> None:
             "the service is shutting down and takes no new jobs; retry once it "
             "has restarted",
             headers={"Retry-After": str(SHUTDOWN_RETRY_AFTER_S)},
+        )  # fmt: skip
+    reason = scheduler.supervisor.unavailable_reason
+    if reason is not None:
+        raise ApiError(
+            503, "engine_unavailable", engine_unavailable_message(reason),
+            headers={"Retry-After": str(round(MAX_RESTART_DELAY_S))},
         )  # fmt: skip
     if len(scheduler.pending) >= scheduler.settings.max_queue:
         _raise_queue_full(QueueFull(scheduler.settings.max_queue, scheduler.retry_after_s()))

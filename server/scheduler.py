@@ -21,7 +21,7 @@ from server.guards import MIB, MemoryGuard, memory_limit_mb
 from server.jobs import Job, JobStatus, JobTable
 from server.logs import log_event
 from server.metrics import ServiceMetrics, restart_cause
-from server.supervisor import RunnerSupervisor
+from server.supervisor import MAX_RESTART_DELAY_S, RunnerSupervisor
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,15 @@ class QueueFull(Exception):
         super().__init__(f"queue is full: {limit} jobs are already waiting")
         self.limit = limit
         self.retry_after_s = retry_after_s
+
+
+def engine_unavailable_message(reason: str) -> str:
+    """Return the error for jobs and submissions while the engine cannot start."""
+    return (
+        f"the runner cannot load its engine: {reason}. Fix the cause named here; "
+        f"the service retries every {MAX_RESTART_DELAY_S:.0f} s and takes jobs "
+        "again once the engine loads (GET /v1/ready says when)"
+    )
 
 
 class JobScheduler:
@@ -296,7 +305,21 @@ class JobScheduler:
             else:
                 self._finish(job, JobStatus.FAILED, {"code": "child_died", "message": cause})
         self.outcomes["child_death"] += 1
+        reason = self.supervisor.unavailable_reason
+        if reason is not None:
+            self._fail_waiting(reason)
         self._wake.set()
+
+    def _fail_waiting(self, reason: str) -> None:
+        """Fail every waiting job: the engine has failed to start several times."""
+        error = {
+            "code": "engine_unavailable",
+            "message": engine_unavailable_message(reason),
+        }
+        while self.pending:
+            job = self.table.get(self.pending.popleft())
+            if job is not None:
+                self._finish(job, JobStatus.FAILED, error)
 
     def _memory_over_limit(self, current_mb: float, peak_mb: float) -> None:
         if self._kill_cause is not None:

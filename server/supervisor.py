@@ -28,6 +28,11 @@ ExitHandler = Callable[[str], None]
 # A child that dies this soon after starting, before reporting ready, counts
 # towards a crash loop; restarts then back off up to MAX_RESTART_DELAY_S.
 MAX_RESTART_DELAY_S = 30.0
+# After this many starts in a row that end before the child is ready, the engine
+# counts as unavailable: waiting jobs fail and submissions get 503 until a child
+# becomes ready. Restarts go on, so that fixing the cause (a model file put in
+# place) brings the service back without a restart by hand.
+UNAVAILABLE_AFTER_FAILED_STARTS = 3
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -78,6 +83,8 @@ class RunnerSupervisor:
         self._restart_task: asyncio.Task[None] | None = None
         self._start_watch: asyncio.Task[None] | None = None
         self._failed_starts = 0
+        # Why the last start ended before the child was ready; None once ready.
+        self.start_failure: str | None = None
         self.ready_info: dict[str, Any] | None = None
         self.last_error: str | None = "runner child is starting"
         self.restarts = 0
@@ -91,13 +98,21 @@ class RunnerSupervisor:
     def ready(self) -> bool:
         return self.ready_info is not None and self._conn is not None
 
+    @property
+    def unavailable_reason(self) -> str | None:
+        """Return why the engine cannot start, once it has failed often enough."""
+        if self._failed_starts >= UNAVAILABLE_AFTER_FAILED_STARTS:
+            return self.start_failure
+        return None
+
     async def start(self) -> None:
         """Spawn a fresh child; it reports ``ready`` once its model is loaded."""
         loop = asyncio.get_running_loop()
         parent_conn, child_conn = self._context.Pipe(duplex=True)
         process = self._context.Process(
             target=protocol.child_entry,
-            args=(child_conn, self._child_settings),
+            # The child logs a load failure's traceback on the first try only.
+            args=(child_conn, {**self._child_settings, "failed_starts": self._failed_starts}),
             name="booknlp-runner",
             daemon=True,
         )
@@ -108,6 +123,11 @@ class RunnerSupervisor:
         self._process, self._conn = process, parent_conn
         self.ready_info = None
         self.last_error = "runner child is starting"
+        if self.start_failure is not None:
+            self.last_error = (
+                f"runner child is starting again (try {self._failed_starts + 1}) "
+                f"after: {self.start_failure}"
+            )
         self.started_at = time.time()
         loop.add_reader(parent_conn.fileno(), self._read_messages)
         self._start_watch = asyncio.create_task(self._watch_start(process))
@@ -170,6 +190,7 @@ class RunnerSupervisor:
         if kind == protocol.READY:
             self.ready_info = payload
             self.last_error = None
+            self.start_failure = None
             self._failed_starts = 0
             log_event(
                 logger, "child.ready", pid=payload.get("pid"),
@@ -178,7 +199,10 @@ class RunnerSupervisor:
             )  # fmt: skip
         elif kind == protocol.FATAL:
             self.last_error = payload.get("message", "runner child failed to start")
-            log_event(logger, "child.fatal", pid=self.pid, error=self.last_error)
+            log_event(
+                logger, "child.fatal", logging.ERROR, pid=self.pid,
+                error=self.last_error, failed_starts=self._failed_starts + 1,
+            )  # fmt: skip
         self._on_message(kind, payload)
 
     def _child_gone(self) -> None:
@@ -201,12 +225,13 @@ class RunnerSupervisor:
         self.last_error = cause
         if not self._stopping:
             # A stop the front asked for is logged as child.stopped instead.
-            log_event(logger, "child.died", pid=process.pid, cause=cause)
+            log_event(logger, "child.died", logging.WARNING, pid=process.pid, cause=cause)
+            self._failed_starts = 0 if was_ready else self._failed_starts + 1
+            self.start_failure = None if was_ready else cause
         self._on_exit(cause)
         if self._stopping:
             return
         self.restarts += 1
-        self._failed_starts = 0 if was_ready else self._failed_starts + 1
         delay_s = min(MAX_RESTART_DELAY_S, 0.5 * (2**self._failed_starts) - 0.5)
         await self._restart_after(delay_s)
 

@@ -127,3 +127,31 @@ async def test_time_limit_stops_job(make_client: ClientFactory) -> None:
     assert "limit of 0.5 s" in failed["error"]["message"]
     follow = await submit_text(client, "quick one")
     await wait_status(client, follow["job_id"], {"completed"}, 60.0)
+
+
+async def test_unloadable_engine_fails_waiting_jobs(
+    make_client: ClientFactory, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flag = tmp_path / "broken"
+    flag.write_text("the engine fails to load while this file exists")
+    monkeypatch.setenv("BOOKNLP_JOBS_TEST_ENGINE_FAIL_WHILE", str(flag))
+    client = await make_client(wait=False)
+    waiting = await submit_text(client, "a book")
+
+    # The waiting job fails once the engine has failed to start several times.
+    failed = await wait_status(client, waiting["job_id"], {"failed"}, 60.0)
+    assert failed["error"]["code"] == "engine_unavailable"
+    assert "scripted load failure" in failed["error"]["message"]
+    rejected = await client.post("/v1/jobs", json={"text": "another book"})
+    body = await rejected.json()
+    assert rejected.status == 503
+    assert body["error"]["code"] == "engine_unavailable"
+    assert rejected.headers["Retry-After"] == "30"
+    ready = await (await client.get("/v1/ready")).json()
+    assert "scripted load failure" in ready["error"]["message"]
+
+    # Fixing the cause brings the service back without a restart by hand.
+    flag.unlink()
+    await wait_ready(client, timeout_s=90.0)
+    job = await submit_text(client, "a book at last")
+    await wait_status(client, job["job_id"], {"completed"})

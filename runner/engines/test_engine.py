@@ -13,6 +13,9 @@ The first line of a text may hold directives that script the run, for example
 - ``exit_at``: call ``sys.exit(3)`` at that chunk, as some libraries do.
 - ``allocate_mb``: hold that many MiB for the rest of the run.
 
+When the environment variable ``BOOKNLP_JOBS_TEST_ENGINE_FAIL_WHILE`` names a
+file that exists, the engine fails to load, as one with a missing model would.
+
 Tokens are the whitespace-separated words. The result records the wall-clock
 start and end of the run and this process's pid, so tests can check ordering.
 """
@@ -119,5 +122,16 @@ def _apply_fault(directives: dict[str, float], chunk: int) -> None:
         sys.exit(3)
 
 
+FAIL_WHILE_ENV = "BOOKNLP_JOBS_TEST_ENGINE_FAIL_WHILE"
+
+
 def create_engine() -> ScriptedEngine:
+    """Return the engine.
+
+    Raises:
+        RuntimeError: the file named by ``BOOKNLP_JOBS_TEST_ENGINE_FAIL_WHILE`` exists.
+    """
+    flag = os.environ.get(FAIL_WHILE_ENV)
+    if flag and os.path.exists(flag):
+        raise RuntimeError(f"scripted load failure while {flag} exists")
     return ScriptedEngine()
