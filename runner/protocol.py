@@ -53,12 +53,15 @@ class EngineSpec:
         description: one line for ``/v1/ready`` and the README.
         lacking: ``(model, components)`` pairs: sections that a model does not
             compute although the engine's other models do.
+        requires: ``(component, needed, reason)`` triples: a pipeline that
+            names ``component`` must also name the sections in ``needed``.
     """
 
     components: tuple[str, ...]
     models: tuple[str, ...]
     description: str
     lacking: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    requires: tuple[tuple[str, tuple[str, ...], str], ...] = ()
 
     @property
     def default_model(self) -> str:
@@ -89,6 +92,10 @@ ENGINES: dict[str, EngineSpec] = {
         models=("small", "big", "custom"),
         description="BookNLP 1.0.8's own pipeline with its small, big or custom "
         "models from BOOKNLP_JOBS_BOOKNLP_MODEL_DIR",
+        # BookNLP exits when its coref pipe runs without quote attribution.
+        requires=(
+            ("characters", ("quotes",), "BookNLP's coreference uses quote attribution"),
+        ),
     ),
     # A fast engine for tests of timing and faults; it does no NLP.
     "test": EngineSpec(

@@ -296,6 +296,15 @@ def _check_pipeline(
             )  # fmt: skip
         if component not in chosen:
             chosen.append(component)
+    for component, needed, reason in engine.requires:
+        missing = [name for name in needed if name not in chosen]
+        if component in chosen and missing:
+            raise ApiError(
+                400, "invalid_field",
+                f"pipeline component {component!r} needs {missing} with this "
+                f"server's engine ({reason}); add {missing} to the pipeline",
+                field="pipeline",
+            )  # fmt: skip
     return tuple(chosen)
 
 

@@ -79,16 +79,21 @@ async def test_service_runs_booknlp_job(
     assert tokens_file.splitlines()[0].startswith("paragraph_ID")
 
 
-async def test_service_bad_pipeline_fails_job(
+async def test_service_rejects_coref_without_quotes(
     make_client: ClientFactory, booknlp_env: pathlib.Path
 ) -> None:
+    # BookNLP would exit on this pipeline (the engine tests show the job failing
+    # cleanly), so the service rejects it before it waits in the queue.
     client = await make_client(engine="booknlp")
-    job = await submit_text(client, "“Hello,” said Tom.\n", pipeline="coref")
-    body = await wait_status(client, job["job_id"], {"failed"}, timeout_s=120)
-    assert "coref requires quotation attribution" in body["error"]["message"]
-    # The child survived: the next job completes.
-    again = await submit_text(client, "“Hello,” said Tom.\n")
-    done = await wait_status(client, again["job_id"], {"completed"}, timeout_s=120)
+    response = await client.post(
+        "/v1/jobs", data="“Hello,” said Tom.\n", params={"pipeline": "coref"}
+    )
+    body = await response.json()
+    assert response.status == 400
+    assert "needs ['quotes']" in body["error"]["message"]
+    assert (await (await client.get("/v1/jobs")).json())["count"] == 0
+    job = await submit_text(client, "“Hello,” said Tom.\n", pipeline="coref,quotes")
+    done = await wait_status(client, job["job_id"], {"completed", "failed"}, timeout_s=120)
     assert done["status"] == "completed"
 
 

@@ -172,3 +172,23 @@ def test_component_a_model_lacks_is_rejected() -> None:
     assert "events" not in fast.components
     tagged = parse_body(b'{"text": "He ran."}', "application/json", {}, spacy)
     assert tagged.model == "litbank" and "events" in tagged.components
+
+
+@pytest.mark.parametrize("pipeline", ["characters", "coref", "entities,characters"])
+def test_component_without_its_requirement(pipeline: str) -> None:
+    from runner.protocol import ENGINES
+    from server.errors import ApiError
+    from server.submission import parse_body
+
+    booknlp = ENGINES["booknlp"]
+    with pytest.raises(ApiError) as caught:
+        parse_body(b"He ran.", "text/plain", {"pipeline": pipeline}, booknlp)
+    assert caught.value.status == 400
+    assert "needs ['quotes']" in caught.value.message
+    accepted = parse_body(
+        b"He ran.", "text/plain", {"pipeline": pipeline + ",quotes"}, booknlp
+    )
+    assert "quotes" in accepted.components
+    # The spaCy engine builds characters without quotes.
+    spacy = parse_body(b"He ran.", "text/plain", {"pipeline": "characters"}, ENGINES["spacy"])
+    assert spacy.components == ("characters",)
