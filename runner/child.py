@@ -121,13 +121,19 @@ def main(conn: Connection, settings: dict[str, Any]) -> None:
 
 
 def _serve(channel: JobChannel, engine: Engine) -> None:
-    channel.send(protocol.READY, {**engine.describe(), "pid": os.getpid()})
+    description = engine.describe()
+    channel.send(protocol.READY, {**description, "pid": os.getpid()})
     while not channel.stop_requested:
         kind, payload = channel.next_message()
         if kind == protocol.STOP:
             return
         if kind == protocol.JOB:
             _run_job(channel, engine, payload)
+            # A job may load or unload models, which /v1/ready reports.
+            current = engine.describe()
+            if current != description:
+                description = current
+                channel.send(protocol.DESCRIBED, {**description, "pid": os.getpid()})
         # A cancel for a job that already ended is ignored.
 
 

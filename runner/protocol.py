@@ -12,6 +12,8 @@ Front to child:
 
 Child to front:
     ``ready``: the engine description (see ``Engine.describe``) and ``pid``.
+    ``described``: the engine description again, after a job changed it (a
+    model loaded or unloaded).
     ``progress``: ``{"job_id", "stage", "tokens_done", "tokens_total", "progress"}``.
     ``result``: ``{"job_id", "result_path", "stats"}``.
     ``error``: ``{"job_id", "message", "kind", "traceback"}``.
@@ -31,6 +33,7 @@ CANCEL = "cancel"
 STOP = "stop"
 
 READY = "ready"
+DESCRIBED = "described"
 PROGRESS = "progress"
 RESULT = "result"
 ERROR = "error"

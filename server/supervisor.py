@@ -197,6 +197,8 @@ class RunnerSupervisor:
                 engine=payload.get("engine"), device=payload.get("device"),
                 load_s=round(time.time() - (self.started_at or time.time()), 2),
             )  # fmt: skip
+        elif kind == protocol.DESCRIBED and self.ready_info is not None:
+            self.ready_info = payload
         elif kind == protocol.FATAL:
             self.last_error = payload.get("message", "runner child failed to start")
             log_event(

@@ -32,6 +32,13 @@ MAX_POSITIONS = 512
 FEED_FORWARD_SIZE = 32
 TAG_BIAS = 20.0
 _SIZE = re.compile(r"L-(\d+)_H-(\d+)_A-(\d+)")
+# A custom model smaller than any published size, to show that custom file
+# names set the base BERT.
+TINY_CUSTOM_FILES = {
+    "entity": "custom/entities_google_bert_uncased_L-2_H-64_A-2-v1.0.model",
+    "speaker": "custom/speaker_google_bert_uncased_L-2_H-64_A-2-v1.0.model",
+    "coref": "custom/coref_google_bert_uncased_L-2_H-64_A-2-v1.0.model",
+}
 
 
 def vocabulary(text: str) -> list[str]:

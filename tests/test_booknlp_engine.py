@@ -43,31 +43,29 @@ from runner.engines.booknlp.settings import BOOKNLP_MODELS_URL, BookNLPSettings 
 from runner.engines.booknlp.spacy_chunks import split_chunks  # noqa: E402
 from runner.engines.booknlp.tag_bounds import sentence_bounded, sentence_lengths  # noqa: E402
 from runner.engines.booknlp_engine import STAGE_WEIGHTS, BookNLPEngine  # noqa: E402
-from tests.booknlp_fixtures import build_checkpoints, build_model_dir  # noqa: E402
+from tests.booknlp_fixtures import (  # noqa: E402
+    TINY_CUSTOM_FILES,
+    build_checkpoints,
+    build_model_dir,
+)
 
 DATA = pathlib.Path(__file__).parent / "data"
 BOOK = DATA / "pride_and_prejudice_ch1.txt"
 ALL_COMPONENTS = ("tokens", "entities", "quotes", "characters", "events", "supersenses")
 STAGES = list(STAGE_WEIGHTS)
 NATIVE_SUFFIXES = {".tokens", ".entities", ".quotes", ".supersense", ".book", ".book.html"}
-# Smaller than any published size, to show that custom names set the base BERT.
 # BookNLP's numpy calls warn under numpy 2; they are not this engine's.
 pytestmark = [
     pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:__array_wrap__ must accept:DeprecationWarning"),
 ]
-CUSTOM_FILES = {
-    "entity": "custom/entities_google_bert_uncased_L-2_H-64_A-2-v1.0.model",
-    "speaker": "custom/speaker_google_bert_uncased_L-2_H-64_A-2-v1.0.model",
-    "coref": "custom/coref_google_bert_uncased_L-2_H-64_A-2-v1.0.model",
-}
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     text = BOOK.read_text(encoding="utf-8")
     folder = build_model_dir(tmp_path_factory.mktemp("booknlp_models"), text)
-    build_checkpoints(folder, CUSTOM_FILES, text)
+    build_checkpoints(folder, TINY_CUSTOM_FILES, text)
     return folder
 
 

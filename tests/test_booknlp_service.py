@@ -20,7 +20,11 @@ pytest.importorskip(
     "'pip install --no-deps booknlp==1.0.8'",
 )
 
-from tests.booknlp_fixtures import build_model_dir  # noqa: E402
+from tests.booknlp_fixtures import (  # noqa: E402
+    TINY_CUSTOM_FILES,
+    build_checkpoints,
+    build_model_dir,
+)
 from tests.conftest import ClientFactory, submit_text, wait_status  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -32,7 +36,9 @@ STAGES = ["parse", "entities", "quotes", "attribution", "name_coref", "coref", "
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     text = BOOK.read_text(encoding="utf-8")
-    return build_model_dir(tmp_path_factory.mktemp("booknlp_models"), text)
+    folder = build_model_dir(tmp_path_factory.mktemp("booknlp_models"), text)
+    build_checkpoints(folder, TINY_CUSTOM_FILES, text)
+    return folder
 
 
 @pytest.fixture
@@ -111,3 +117,16 @@ async def test_service_missing_model_in_ready(
         await asyncio.sleep(0.05)
     assert "entities_google_bert_uncased_L-4_H-256_A-4-v1.0.model" in message
     assert "people.ischool.berkeley.edu/~dbamman/booknlp_models/" in message
+
+
+async def test_ready_follows_loaded_models(
+    make_client: ClientFactory, booknlp_env: pathlib.Path
+) -> None:
+    client = await make_client(engine="booknlp")
+    ready = await (await client.get("/v1/ready")).json()
+    assert ready["loaded_models"] == ["small"]
+    job = await submit_text(client, "“Hello,” said Tom.\n", model="custom", pipeline="tokens")
+    await wait_status(client, job["job_id"], {"completed"}, timeout_s=120)
+    ready = await (await client.get("/v1/ready")).json()
+    # One model stays loaded by default, so custom took small's place.
+    assert ready["loaded_models"] == ["custom"]
