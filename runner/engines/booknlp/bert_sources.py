@@ -14,6 +14,11 @@ Checkpoints saved with transformers 3 and 4 also carry the buffer
 ``bert.embeddings.position_ids``. Current transformers no longer stores it in a
 state dict, so a strict ``load_state_dict`` rejects it. That is why
 ``torch.load`` is wrapped to drop that key.
+
+``local_files_only=True`` alone does not keep huggingface_hub off the network:
+huggingface_hub 2.4 still fetches its agent registry from huggingface.co while it
+builds request headers for a cache lookup. So while downloads are off,
+``offline_bert`` also switches huggingface_hub to offline mode.
 """
 
 from __future__ import annotations
@@ -26,15 +31,17 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
+import huggingface_hub.constants
 import torch
 from transformers import BertConfig, BertModel, BertTokenizer
 
-from runner.engines.booknlp.model_files import ModelFilesMissing
+from runner.engines.booknlp.model_files import ModelFilesMissing, checkpoint_bert_size
 from runner.engines.booknlp.settings import ALLOW_DOWNLOAD_VARIABLE
 
 logger = logging.getLogger(__name__)
 
 HUB_URL = "https://huggingface.co/"
+HUB_OFFLINE_VARIABLE = "HF_HUB_OFFLINE"
 BASE_FILES = ("config.json", "vocab.txt")
 # BookNLP modules that import BertModel and BertTokenizer by name.
 BERT_MODULES = (
@@ -79,7 +86,8 @@ class BaseBertSource:
     @staticmethod
     def _cached(name: str) -> bool:
         try:
-            BertConfig.from_pretrained(name, local_files_only=True)
+            with hub_offline():
+                BertConfig.from_pretrained(name, local_files_only=True)
         except OSError:
             return False
         return True
@@ -88,7 +96,8 @@ class BaseBertSource:
         """Return the tokenizer of ``name``, with BookNLP's keyword arguments."""
         where, local_only = self.source(name)
         logger.info("base BERT %s: tokenizer from %s", name, where)
-        return BertTokenizer.from_pretrained(where, local_files_only=local_only, **kwargs)
+        with _offline_if(local_only):
+            return BertTokenizer.from_pretrained(where, local_files_only=local_only, **kwargs)
 
     def build_model(self, name: str) -> BertModel:
         """Return an untrained BERT with the configuration of ``name``.
@@ -97,7 +106,8 @@ class BaseBertSource:
         checkpoint right after building the model.
         """
         where, local_only = self.source(name)
-        config = BertConfig.from_pretrained(where, local_files_only=local_only)
+        with _offline_if(local_only):
+            config = BertConfig.from_pretrained(where, local_files_only=local_only)
         logger.info("base BERT %s: configuration from %s", name, where)
         model = BertModel(config)
         model.eval()  # from_pretrained returns a model in eval mode too.
@@ -131,25 +141,68 @@ def strip_position_ids(state: Any) -> Any:
 
 
 @contextlib.contextmanager
-def offline_bert(source: BaseBertSource, modules: list[ModuleType]) -> Iterator[None]:
+def hub_offline() -> Iterator[None]:
+    """Put huggingface_hub (and so transformers) in offline mode for the block.
+
+    huggingface_hub 2.4 reads ``HF_HUB_OFFLINE`` from the environment once, at
+    import, into ``huggingface_hub.constants.HF_HUB_OFFLINE``, and checks that
+    constant before each request (transformers 5 calls huggingface_hub's
+    ``is_offline_mode``). So both the constant and the variable are set, the
+    variable for code that reads the environment later.
+    """
+    saved_constant = huggingface_hub.constants.HF_HUB_OFFLINE
+    saved_variable = os.environ.get(HUB_OFFLINE_VARIABLE)
+    huggingface_hub.constants.HF_HUB_OFFLINE = True
+    os.environ[HUB_OFFLINE_VARIABLE] = "1"
+    try:
+        yield
+    finally:
+        huggingface_hub.constants.HF_HUB_OFFLINE = saved_constant
+        if saved_variable is None:
+            os.environ.pop(HUB_OFFLINE_VARIABLE, None)
+        else:
+            os.environ[HUB_OFFLINE_VARIABLE] = saved_variable
+
+
+def _offline_if(local_only: bool) -> contextlib.AbstractContextManager[None]:
+    return hub_offline() if local_only else contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def offline_bert(
+    source: BaseBertSource, modules: list[ModuleType]
+) -> Iterator[dict[str, tuple[int, int] | None]]:
     """Build BookNLP's models from ``source``, loading checkpoints without position ids.
 
     ``modules`` are the imported ``BERT_MODULES``. Only the runner child's one
-    thread loads models, so swapping module attributes here is safe.
+    thread loads models, so swapping module attributes here is safe. Unless
+    ``source`` allows downloads, huggingface_hub is offline for the block.
+
+    Yields:
+        The checkpoints loaded so far: each path with the layer count and
+        hidden size of the BERT it holds (None when it holds no BERT weights).
     """
     tokenizer_class, model_class = _stand_ins(source)
     saved = [(module, module.BertTokenizer, module.BertModel) for module in modules]
     original_load = torch.load
+    checkpoint_sizes: dict[str, tuple[int, int] | None] = {}
 
     def load_without_position_ids(*args: Any, **kwargs: Any) -> Any:
-        return strip_position_ids(original_load(*args, **kwargs))
+        state = strip_position_ids(original_load(*args, **kwargs))
+        where = args[0] if args else kwargs.get("f")
+        if isinstance(where, (str, os.PathLike)) and isinstance(state, dict):
+            checkpoint_sizes[os.fspath(where)] = checkpoint_bert_size(state)
+        return state
 
     for module in modules:
         module.BertTokenizer = tokenizer_class
         module.BertModel = model_class
     torch.load = load_without_position_ids
     try:
-        yield
+        with contextlib.ExitStack() as stack:
+            if not source.allow_download:
+                stack.enter_context(hub_offline())
+            yield checkpoint_sizes
     finally:
         torch.load = original_load
         for module, tokenizer, model in saved:
