@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib
 import logging
 import pathlib
 import sys
@@ -27,6 +28,7 @@ pytest.importorskip(
 )
 
 from runner.engine import JobInputError, JobRequest, ProgressReporter  # noqa: E402
+from runner.engines.booknlp import progress_hooks  # noqa: E402
 from runner.engines.booknlp.archive import archive_path  # noqa: E402
 from runner.engines.booknlp.bert_sources import (  # noqa: E402
     BaseBertSource,
@@ -320,3 +322,76 @@ def test_split_chunks_joins_back() -> None:
     assert all(len(chunk) <= 1000 for chunk in chunks)
     assert all(chunk.endswith("\n\n") for chunk in chunks[:-1])
     assert split_chunks("x" * 25, max_chars=10) == ["x" * 10, "x" * 10, "x" * 5]
+
+
+def run_job_counting_calls(
+    engine: BookNLPEngine,
+    tmp_path: pathlib.Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[tuple[dict[str, Any], int]]:
+    """Run one job with every report kept; return each message with a call count.
+
+    The count is the number of calls so far to the functions that BookNLP
+    calls once per word, name pair, cluster pair or pronoun inside its long
+    loops, so the gap between two messages measures work, not time.
+    """
+    monkeypatch.setattr(progress_hooks, "MIN_REPORT_INTERVAL_S", 0.0)
+    calls = [0]
+    tokenizer = engine.models.get("small").booknlp.entityTagger.model.tokenizer
+    spied = [
+        (type(tokenizer), "tokenize"),
+        (importlib.import_module("booknlp.english.name_coref").NameCoref, "get_canonical"),
+        (importlib.import_module("booknlp.english.name_coref").NameCoref, "calc_overlap"),
+        (engine.module.GenderEM, "update"),
+    ]
+    for owner, name in spied:
+        original = getattr(owner, name)
+
+        def counted(*args: Any, original: Any = original, **kwargs: Any) -> Any:
+            calls[0] += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, counted)
+    results = tmp_path / "results"
+    results.mkdir(exist_ok=True)
+    messages: list[tuple[dict[str, Any], int]] = []
+    reporter = ProgressReporter(
+        lambda message: messages.append((message, calls[0])), lambda: False, STAGE_WEIGHTS
+    )
+    job = JobRequest(
+        "job-1", str(BOOK), str(results / "job-1.json"), ALL_COMPONENTS, "small", "pp-1"
+    )
+    engine.run(job, reporter)
+    return messages
+
+
+def test_long_stages_report_inside_loops(
+    engine: BookNLPEngine, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    messages = run_job_counting_calls(engine, tmp_path, monkeypatch)
+    for stage in ("entities", "attribution", "name_coref", "coref"):
+        counts = [count for message, count in messages if message["stage"] == stage]
+        values = {message["progress"] for message, _ in messages if message["stage"] == stage}
+        work = counts[-1] - counts[0]
+        largest_gap = max(later - earlier for earlier, later in zip(counts, counts[1:]))
+        assert work > 100, stage
+        assert len(values) >= 10, (stage, sorted(values))
+        # No gap between two reports may span more than an eighth of the stage's calls.
+        assert largest_gap <= work / 8, (stage, largest_gap, work)
+
+
+def test_token_counts_settle_after_tokenizing(full_job: tuple[Any, ...]) -> None:
+    _, messages, stats, _ = full_job
+    final_total = messages[-1]["tokens_total"]
+    assert final_total == stats["tokens"]
+    initial_total = messages[0]["tokens_total"]
+    later_totals = [m["tokens_total"] for m in messages if m["tokens_total"] != initial_total]
+    assert later_totals
+    assert set(later_totals) == {final_total}
+    first_exact = next(i for i, m in enumerate(messages) if m["tokens_total"] == final_total)
+    assert messages[first_exact]["stage"] == "parse"
+    done = [m["tokens_done"] for m in messages]
+    assert max(done) == final_total
+    assert done == sorted(done)
+    parse_done = [m["tokens_done"] for m in messages if m["stage"] == "parse"]
+    assert parse_done[-1] == final_total

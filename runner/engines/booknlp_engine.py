@@ -29,7 +29,6 @@ import tempfile
 import time
 from typing import Any
 
-from runner.analysis.chunks import estimate_tokens
 from runner.analysis.layout import find_analysed_span, normalize_text
 from runner.analysis.result_writer import TokenSpool, write_result
 from runner.device import detect_device
@@ -226,13 +225,19 @@ class _JobRun:
                 "the text has nothing to analyse between its Project Gutenberg "
                 "START and END lines; submit the book's body"
             )
-        self.reporter.tokens_total = estimate_tokens(normalized, span.start, span.end)
         self.boilerplate_removed = span.boilerplate_removed
         return text, span.start, analysed
 
-    def _on_chunk(self, fraction: float, tokens: int) -> None:
-        self.reporter.tokens_total = max(self.reporter.tokens_total, tokens)
-        self.progress.report("parse", fraction, tokens)
+    def _on_parse_progress(self, fraction: float, tokens_done: int, tokens_total: int) -> None:
+        # tokens_total is BookNLP's final token count once every chunk is
+        # tokenised. Until then the front's estimate stays, so the total
+        # changes at most once.
+        # The counts go straight to the reporter because StageProgress may
+        # drop this report, and the next one must carry them.
+        if tokens_total:
+            self.reporter.tokens_total = tokens_total
+        self.reporter.tokens_done = tokens_done
+        self.progress.report("parse", fraction)
 
     def _process(
         self, loaded: LoadedModel, pipeline: str, input_path: str, output_dir: str
@@ -243,7 +248,7 @@ class _JobRun:
             JobInputError: BookNLP rejected the pipeline (it called sys.exit).
             BookNLPExit: BookNLP called sys.exit while processing the book.
         """
-        parser = ChunkedParser(loaded.booknlp.tagger, self._on_chunk)
+        parser = ChunkedParser(loaded.booknlp.tagger, self._on_parse_progress)
         try:
             booknlp = loaded.job_pipeline(pipeline, parser)
         except BookNLPExit as exit_call:
