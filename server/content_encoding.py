@@ -81,15 +81,18 @@ def _inflate(data: bytes, wbits: int, coding: str, limit: int) -> bytes:
                         "BOOKNLP_JOBS_MAX_BODY_BYTES",
                     )  # fmt: skip
                 parts.append(chunk)
-                if not chunk and not pending:
+                if not chunk and not pending and not decompressor.eof:
                     raise ApiError(
                         400, "invalid_body",
                         f"request body is incomplete {coding} data: it ends "
                         "inside the compressed stream; send the whole file, or "
                         "send the text uncompressed",
                     )  # fmt: skip
-            # A gzip file may contain several members one after another.
+            # A gzip file may contain several members one after another, and
+            # some tools pad it with zero bytes.
             pending = decompressor.unused_data if wbits == _GZIP_WBITS else b""
+            if not pending.strip(b"\0"):
+                pending = b""
     except zlib.error as exc:
         raise ApiError(
             400, "invalid_body",

@@ -213,6 +213,11 @@ async def list_jobs(request: web.Request) -> web.Response:
             f"unknown query parameter {unknown[0]!r} for GET /v1/jobs; the only "
             "one is 'status'",
         )  # fmt: skip
+    if len(request.query.getall("status", [])) > 1:
+        raise ApiError(
+            400, "invalid_option",
+            "query parameter 'status' is given more than once; give it once",
+        )  # fmt: skip
     wanted = request.query.get("status")
     allowed = [status.value for status in JobStatus]
     if wanted is not None and wanted not in allowed:

@@ -17,9 +17,15 @@ from server.errors import ApiError
 
 MAX_BOOK_ID_CHARS = 256
 # Names of the Unicode categories that a book_id may not contain: control
-# characters, and format characters such as the right-to-left override, which
-# would reorder what an operator reads in the log.
-BANNED_BOOK_ID_CATEGORIES = {"Cc": "control", "Cf": "invisible format"}
+# characters, format characters such as the right-to-left override, and line and
+# paragraph separators, which would reorder or split what an operator reads in
+# the log.
+BANNED_BOOK_ID_CATEGORIES = {
+    "Cc": "control",
+    "Cf": "invisible format",
+    "Zl": "line separator",
+    "Zp": "paragraph separator",
+}
 _MISSING = object()
 JSON_FIELDS = ("text", "book_id", "pipeline", "model")
 QUERY_FIELDS = ("book_id", "pipeline", "model")
@@ -114,7 +120,8 @@ def parse_body(
 
 def _parse_json(body: str) -> dict[str, Any]:
     try:
-        fields = orjson.loads(body)
+        # RFC 8259 lets a parser ignore a leading byte-order mark.
+        fields = orjson.loads(body.removeprefix("\ufeff"))
     except orjson.JSONDecodeError as exc:
         raise ApiError(
             400, "invalid_json",
@@ -144,7 +151,9 @@ def _json_type(value: Any) -> str:
         return "boolean"
     if isinstance(value, (int, float)):
         return "number"
-    return "string" if isinstance(value, str) else "array"
+    if isinstance(value, str):
+        return "string"
+    return "object" if isinstance(value, dict) else "array"
 
 
 def _decode_text(body: bytes, charset: str | None) -> str:
@@ -153,6 +162,10 @@ def _decode_text(body: bytes, charset: str | None) -> str:
     try:
         if charset:
             encoding = codecs.lookup(charset).name
+        if encoding == "utf-16" and not body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            # RFC 2781: UTF-16 without a byte-order mark is big-endian, while
+            # Python's codec would assume the machine's order.
+            encoding = "utf-16-be"
         # decode raises LookupError for codecs that are not text encodings
         # (base64, zlib), which codecs.lookup accepts.
         return body.decode(encoding)
@@ -173,6 +186,15 @@ def _decode_text(body: bytes, charset: str | None) -> str:
             "name its encoding with charset= in the Content-Type header",
             field="text", offset=exc.start,
         ) from None  # fmt: skip
+    except (UnicodeError, ValueError, IndexError) as exc:
+        # Some codecs (punycode, idna, undefined) raise these instead, with no
+        # byte offset.
+        raise ApiError(
+            400, "invalid_encoding",
+            f"body could not be decoded as {encoding} ({exc}); convert the file "
+            "to UTF-8 and submit it again with charset=utf-8",
+            field="text",
+        ) from None  # fmt: skip
 
 
 def _check_text(text: Any) -> str:
@@ -186,7 +208,7 @@ def _check_text(text: Any) -> str:
     if not isinstance(text, str):
         raise ApiError(
             400, "invalid_field",
-            f"field 'text' must be a string, got {type(text).__name__}",
+            f"field 'text' must be a string, got a JSON {_json_type(text)}",
             field="text",
         )  # fmt: skip
     # A byte-order mark is not part of the book, so offsets index the text after it.
@@ -211,7 +233,7 @@ def _check_book_id(book_id: Any) -> str | None:
     if not isinstance(book_id, str):
         raise ApiError(
             400, "invalid_field",
-            f"field 'book_id' must be a string, got {type(book_id).__name__}",
+            f"field 'book_id' must be a string, got a JSON {_json_type(book_id)}",
             field="book_id",
         )  # fmt: skip
     if len(book_id) > MAX_BOOK_ID_CHARS:

@@ -66,6 +66,14 @@ def test_gzip_members_are_joined() -> None:
     assert decode_body(body, "gzip", 100) == b"first second"
 
 
+def test_empty_and_padded_members_accepted() -> None:
+    assert decode_body(gzip.compress(b""), "gzip", 100) == b""
+    assert decode_body(zlib.compress(b""), "deflate", 100) == b""
+    two = gzip.compress(b"First part. ") + gzip.compress(b"")
+    assert decode_body(two, "gzip", 100) == b"First part. "
+    assert decode_body(gzip.compress(b"padded") + b"\0" * 8, "gzip", 100) == b"padded"
+
+
 def test_truncated_gzip_is_rejected() -> None:
     with pytest.raises(ApiError) as caught:
         decode_body(gzip.compress(TEXT * 20)[:-12], "gzip", 10_000)
@@ -79,6 +87,8 @@ def test_truncated_gzip_is_rejected() -> None:
         ("latin-1", "café au lait".encode("latin-1"), "café"),
         ("UTF-16", "café au lait".encode("utf-16"), "café"),
         ("cp1252", "“café” au lait".encode("cp1252"), "“café”"),
+        # RFC 2781: without a byte-order mark, UTF-16 is big-endian.
+        ("utf-16", "café au lait".encode("utf-16-be"), "café"),
     ],
 )
 async def test_declared_charset_is_decoded(
@@ -92,6 +102,13 @@ async def test_declared_charset_is_decoded(
     await wait_status(client, job["job_id"], {"completed"})
     result = await (await client.get(f"/v1/jobs/{job['job_id']}/result")).json()
     assert result["tokens"][0]["word"] == word
+
+
+async def test_json_byte_order_mark_ignored(make_client: ClientFactory) -> None:
+    client = await make_client()
+    body = b'\xef\xbb\xbf{"text": "alpha beta"}'
+    response = await client.post("/v1/jobs", data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 202, await response.text()
 
 
 async def _completed_job(client: Any, words: int) -> str:
@@ -159,3 +176,6 @@ async def test_list_rejects_unknown_query(make_client: ClientFactory) -> None:
     body = await response.json()
     assert response.status == 400
     assert "'limit'" in body["error"]["message"]
+    twice = await client.get("/v1/jobs", params=[("status", "pending"), ("status", "failed")])
+    assert twice.status == 400
+    assert "more than once" in (await twice.json())["error"]["message"]
