@@ -11,6 +11,7 @@ from runner.analysis.characters import (
     gender_summary,
     parse_name,
     retype_place_names,
+    retype_titled_names,
 )
 from runner.analysis.entities import PER, PROP, Mention, NameCandidate, resolve_names
 from runner.analysis.lexicon import HE, SHE, THEY
@@ -220,3 +221,13 @@ def test_place_word_in_full_name_stays() -> None:
     bare = Mention(8, 8, PER, PROP, 8, words=("Baskerville",))
     assert retype_place_names([hall, full, bare]) == 0
     assert bare.category == PER
+
+
+def test_titled_name_becomes_person() -> None:
+    hill = Mention(0, 1, "FAC", PROP, 1, words=("Mrs.", "Hill"))
+    cross = Mention(4, 6, "FAC", PROP, 6, words=("King", "'s", "Cross"))
+    lone = Mention(8, 8, "FAC", PROP, 8, words=("Mrs.",))
+    assert retype_titled_names([hill, cross, lone]) == 1
+    assert hill.category == PER
+    assert cross.category == "FAC"
+    assert lone.category == "FAC"

@@ -163,13 +163,17 @@ def test_emoji_sequence_one_token(engine: Engine, tmp_path, model: str) -> None:
     family = "\U0001f469\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
     wave = "\U0001f44b\U0001f3fd"
     flags = "\U0001f1ec\U0001f1e7\U0001f1eb\U0001f1f7"
-    text = f"Her family {family} waved {wave} at the flags {flags}.\n"
+    heart = "\u2764\ufe0f"
+    text = f"Her family {family} waved {wave} at the flags {flags}. Love {heart}. Yes.\n"
     result, _messages, _stats = run_job(engine, tmp_path, text.encode(), model=model)
     words = [token["word"] for token in result["tokens"]]
     assert words == [
         "Her", "family", family, "waved", wave, "at", "the", "flags",
-        "\U0001f1ec\U0001f1e7", "\U0001f1eb\U0001f1f7", ".",
+        "\U0001f1ec\U0001f1e7", "\U0001f1eb\U0001f1f7", ".", "Love", heart, ".",
+        "Yes", ".",
     ]  # fmt: skip
+    # The period after the heart's variation selector ends its sentence.
+    assert result["tokens"][-2]["sentence_id"] == result["tokens"][-3]["sentence_id"] + 1
     for token in result["tokens"]:
         assert text[token["start"] : token["end"]] == token["word"]
 

@@ -131,6 +131,26 @@ def test_narrator_is_character(engine: Engine, tmp_path) -> None:
             assert entity["character_id"] == narrator["character_id"]
 
 
+# Herman Melville, "Bartleby, the Scrivener" (1853), public domain.
+OFFICE_DOOR = """\
+As I had intended, I was earlier than usual at my office door.  I stood
+listening for a moment.  All was still.  He must be gone.  I tried the
+knob.  The door was locked.  Yes, my procedure had worked to a charm; he
+indeed must be vanished.
+
+This appeal to my fellow-feeling was hardly to be resisted.  At all
+events, I saw that go he would not.  So I made up my mind to let him
+stay.
+"""
+
+
+def test_narrator_only_first_person_words(engine: Engine, tmp_path) -> None:
+    result = analyse(engine, tmp_path, OFFICE_DOOR)
+    narrator = next(c for c in result["characters"] if c["name"] == "the narrator")
+    assert {name.lower() for name in narrator["names"]} <= {"i", "me", "my", "myself"}
+    assert narrator["names"]["I"] >= 6
+
+
 def test_said_i_speaker_is_narrator(engine: Engine, tmp_path) -> None:
     result = analyse(engine, tmp_path, BARTLEBY)
     quote = quote_starting(result, '"The copies, the copies,"')

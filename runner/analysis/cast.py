@@ -2,9 +2,10 @@
 
 The steps, each in its own module:
 
-0. Retype one-word "names" that start a place name of the book
-   (``characters``), and add a mention for each first-person pronoun outside
-   quotes (``pronouns``). Those mentions form one character, the narrator.
+0. Type PER the names that start with a personal title, retype one-word
+   "names" that start a place name of the book (``characters``), and add a
+   mention for each first-person pronoun outside quotes (``pronouns``). Those
+   mentions form one character, the narrator.
 1. Link pronouns to names and person noun phrases, knowing genders only from
    honorifics and nouns (``pronouns``).
 2. Cluster the names, using those links as per-mention gender evidence
@@ -40,6 +41,7 @@ from runner.analysis.characters import (
     gender_argmax,
     parse_name,
     retype_place_names,
+    retype_titled_names,
 )
 from runner.analysis.entities import NOM, PER, PRON, PROP, Mention
 from runner.analysis.lexicon import PRONOUN_GENDER, THEY, honorific_gender
@@ -112,6 +114,7 @@ def build_cast(
     names lose the PER category, and the narrator's first-person pronouns are
     added as PER PRON mentions, in start-token order.
     """
+    retype_titled_names(mentions)
     retype_place_names(mentions)
     narrator = narrator_mentions(
         tokens, lambda token: text[tokens.start[token] : tokens.end[token]], quotes
@@ -190,11 +193,17 @@ class _CastBuilder:
         self._recount_votes(links)
 
     def _add_narrator(self) -> None:
-        """Give all first-person pronouns outside quotes one new character."""
+        """Give all first-person pronouns outside quotes one new character.
+
+        Only one-word mentions count: a tagged span such as "my office" in "my
+        office door" can take its type from "my", its only word whose head lies
+        outside it, but it is a place, not the narrator.
+        """
         narrator = None
         for mention in self.mentions:
             if (
                 mention.kind == PRON
+                and mention.start == mention.end
                 and mention.key in FIRST_PERSON_PRONOUNS
                 and not mention.in_quote
             ):

@@ -3,7 +3,8 @@
 Four changes to the stock ``en_core_web_sm`` 3.8 pipeline:
 
 - Tokenizer infixes split dashes and curly double quotes out of words, because
-  the stock rules leave ``you”—she`` and ``door—“hiding`` as single tokens.
+  the stock rules leave ``you”—she`` and ``door—“hiding`` as single tokens, and
+  a suffix rule splits punctuation off an emoji that ends in a modifier.
 - A first component joins the pieces of an emoji sequence or a letter with
   combining marks that the tokenizer split (``runner.engines.grapheme_clusters``).
 - A component before the parser presets sentence starts around quotation marks
@@ -21,7 +22,7 @@ from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.util import compile_infix_regex
+from spacy.util import compile_infix_regex, compile_suffix_regex
 from thinc.api import NumpyOps
 
 from runner.analysis.layout import Paragraph
@@ -49,6 +50,13 @@ _EXTRA_INFIXES = (
     r"(?<=[—–-])[‘’\"']",  # a quote mark after a dash ...
     r"[‘’\"'](?=[—–])",  # ... or before one
     r"(?<=[,;:!?])[‘\"]",  # an opening mark glued to punctuation: said,‘Mind
+)
+
+# Punctuation after an emoji modifier (variation selector, keycap, skin tone,
+# tag character): the stock suffix rules split "." only after letters and
+# digits, so "❤️." stayed one token and its sentence did not end.
+_EXTRA_SUFFIXES = (
+    r"(?<=[\ufe0e\ufe0f\u20e3\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f])[.,;:!?]",
 )
 
 
@@ -92,10 +100,12 @@ def use_numpy_matmul(nlp: Language) -> None:
 
 
 def adapt_pipeline(nlp: Language) -> None:
-    """Add the fiction tokenizer infixes and the grapheme and sentence components."""
+    """Add the fiction tokenizer rules and the grapheme and sentence components."""
     infixes = list(nlp.Defaults.infixes or ()) + list(_EXTRA_INFIXES)
+    suffixes = list(nlp.Defaults.suffixes or ()) + list(_EXTRA_SUFFIXES)
     tokenizer: Any = nlp.tokenizer
     tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    tokenizer.suffix_search = compile_suffix_regex(suffixes).search
     if GRAPHEME_COMPONENT not in nlp.pipe_names:
         nlp.add_pipe(GRAPHEME_COMPONENT, first=True)
     if SENTENCE_COMPONENT not in nlp.pipe_names:
