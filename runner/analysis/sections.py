@@ -1,7 +1,7 @@
 """Build the ``entities``, ``quotes`` and ``characters`` sections of a result.
 
-Sections the job did not request are empty lists, and so is ``supersenses``,
-which this engine does not compute; ``events`` lists the event tokens that the
+Sections the job did not request are empty lists. So is ``supersenses``, since
+this engine does not compute it. ``events`` lists the event tokens that the
 tagger found (none with the ``fast`` model). Token spans are inclusive
 global token ids; character offsets are ``[start, end)`` into the submitted text.
 """

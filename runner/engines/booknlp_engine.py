@@ -7,11 +7,12 @@ child starts, so a missing file fails the start with a message that names it.
 Another model is loaded when a job names it, and at most
 ``BOOKNLP_JOBS_BOOKNLP_MODELS_LOADED`` stay loaded.
 
-A job runs BookNLP's ``process`` with progress hooks, in BookNLP's stage order:
-``parse`` (spaCy, per chunk), ``entities`` (per tagger batch), ``quotes``,
-``attribution`` (per batch), ``name_coref`` (per step and EM epoch),
-``coref`` (per batch, then per mention) and ``output`` (converting BookNLP's
-files into the common result and zipping them; see ``archive.archive_path``).
+A job runs BookNLP's ``process`` with progress hooks. The stages, in BookNLP's
+order, are ``parse`` (spaCy, per chunk), ``entities`` (per tagger batch),
+``quotes``, ``attribution`` (per batch), ``name_coref`` (per step and EM
+epoch), ``coref`` (per batch, then per mention) and ``output``. The last one
+converts BookNLP's files into the common result and zips them (see
+``archive.archive_path``).
 Only the part between Project Gutenberg's START and END lines is analysed, as
 with the spaCy engine.
 """
@@ -262,7 +263,7 @@ class _JobRun:
             "open": utf8_open,
             "GenderEM": reporting_gender_model(self.engine.module.GenderEM, self.progress),
         }
-        # The pipeline always holds the entity tagger (see pipeline_for).
+        # The pipeline always contains the entity tagger (see pipeline_for).
         tagger_model = booknlp.entityTagger.model
         with (
             replaced_attributes(self.engine.module, module_globals),

@@ -3,10 +3,10 @@
 spaCy's English tokenizer splits an emoji sequence at each code point. The
 family emoji (woman, zero-width joiner, woman, ...) becomes seven tokens, three
 of them a bare U+200D. A waving hand with a skin tone, or a flag (two regional
-indicators), becomes two tokens. The component here merges such pieces again,
-following the parts of Unicode's grapheme cluster rules (UAX #29) that emoji
-and combining marks need: a piece that starts with an extending character or
-follows a joiner belongs to the token before it, and regional indicators pair.
+indicators), becomes two tokens. The component here merges such pieces again.
+It follows the parts of Unicode's grapheme cluster rules (UAX #29) that emoji
+and combining marks need. A piece that starts with an extending character, or
+follows a joiner, belongs to the token before it, and regional indicators pair.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def base_weights_file(folder: Path) -> Path:
     """Return the weights file of a base encoder folder, safetensors first.
 
     Raises:
-        FileNotFoundError: the folder holds neither weights file.
+        FileNotFoundError: the folder contains neither weights file.
     """
     for name in (BASE_WEIGHTS_FILE, "pytorch_model.bin"):
         if (folder / name).is_file():

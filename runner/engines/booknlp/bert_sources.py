@@ -180,7 +180,7 @@ def offline_bert(
 
     Yields:
         The checkpoints loaded so far: each path with the layer count and
-        hidden size of the BERT it holds (None when it holds no BERT weights).
+        hidden size of the BERT it contains (None when it has no BERT weights).
     """
     tokenizer_class, model_class = _stand_ins(source)
     saved = [(module, module.BertTokenizer, module.BertModel) for module in modules]

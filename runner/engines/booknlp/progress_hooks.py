@@ -40,7 +40,7 @@ REPORTS_PER_STEP = 1000
 # case the batch runs more layers than the model has.
 LAYER_SHARE_CAP = 0.9
 
-# Where each step of a stage ends, as a fraction of the stage. The steps before
+# Ends of the steps of each stage, as fractions of the stage. The steps before
 # a stage's per-batch loop turn every word into word pieces and build batches.
 # NOTE: estimates from timing BookNLP 1.0.8 on Bartleby and The Secret Garden
 # with the random-weight test models on 2 CPU cores. Real models tag fewer

@@ -69,9 +69,9 @@ class ChunkedParser:
         booknlp_pipeline: the loaded model's ``SpacyPipeline``; its spaCy
             pipeline parses and its ``process_doc`` builds BookNLP's tokens.
         on_progress: called after each chunk is tokenised and after each is
-            parsed, with the fraction of the parse stage done, the number of
-            BookNLP tokens parsed so far and the number BookNLP will keep in
-            all (0 until every chunk is tokenised).
+            parsed. Its arguments are the fraction of the parse stage done,
+            the number of BookNLP tokens parsed so far, and the number BookNLP
+            will keep in all (0 until every chunk is tokenised).
     """
 
     def __init__(
