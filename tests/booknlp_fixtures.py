@@ -155,3 +155,10 @@ def build_model_dir(model_dir: pathlib.Path, text: str, model: str = "small") ->
     """Fill ``model_dir`` with tiny checkpoints of a published model size; return it."""
     build_checkpoints(model_dir, PUBLISHED_FILES[model], text)
     return model_dir
+
+
+def build_small_and_custom(model_dir: pathlib.Path, text: str) -> pathlib.Path:
+    """Fill ``model_dir`` with the ``small`` model and ``TINY_CUSTOM_FILES``; return it."""
+    build_model_dir(model_dir, text)
+    build_checkpoints(model_dir, TINY_CUSTOM_FILES, text)
+    return model_dir

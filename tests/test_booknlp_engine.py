@@ -45,11 +45,7 @@ from runner.engines.booknlp.settings import BOOKNLP_MODELS_URL, BookNLPSettings 
 from runner.engines.booknlp.spacy_chunks import split_chunks  # noqa: E402
 from runner.engines.booknlp.tag_bounds import sentence_bounded, sentence_lengths  # noqa: E402
 from runner.engines.booknlp_engine import STAGE_WEIGHTS, BookNLPEngine  # noqa: E402
-from tests.booknlp_fixtures import (  # noqa: E402
-    TINY_CUSTOM_FILES,
-    build_checkpoints,
-    build_model_dir,
-)
+from tests.booknlp_fixtures import build_small_and_custom  # noqa: E402
 
 DATA = pathlib.Path(__file__).parent / "data"
 BOOK = DATA / "pride_and_prejudice_ch1.txt"
@@ -66,9 +62,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     text = BOOK.read_text(encoding="utf-8")
-    folder = build_model_dir(tmp_path_factory.mktemp("booknlp_models"), text)
-    build_checkpoints(folder, TINY_CUSTOM_FILES, text)
-    return folder
+    return build_small_and_custom(tmp_path_factory.mktemp("booknlp_models"), text)
 
 
 @pytest.fixture(scope="module")

@@ -36,11 +36,7 @@ from runner.engines.booknlp.model_files import (  # noqa: E402
 from runner.engines.booknlp.pipelines import ModelCache  # noqa: E402
 from runner.engines.booknlp.settings import BOOKNLP_MODELS_URL, BookNLPSettings  # noqa: E402
 from runner.engines.booknlp_engine import STAGE_WEIGHTS, BookNLPEngine  # noqa: E402
-from tests.booknlp_fixtures import (  # noqa: E402
-    TINY_CUSTOM_FILES,
-    build_checkpoints,
-    build_model_dir,
-)
+from tests.booknlp_fixtures import TINY_CUSTOM_FILES, build_small_and_custom  # noqa: E402
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning"),
@@ -63,9 +59,7 @@ CACHE_COMMIT = "0" * 40
 @pytest.fixture(scope="module")
 def built_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     text = BOOK.read_text(encoding="utf-8")
-    folder = build_model_dir(tmp_path_factory.mktemp("booknlp_models"), text)
-    build_checkpoints(folder, TINY_CUSTOM_FILES, text)
-    return folder
+    return build_small_and_custom(tmp_path_factory.mktemp("booknlp_models"), text)
 
 
 @pytest.fixture

@@ -20,11 +20,7 @@ pytest.importorskip(
     "'pip install --no-deps booknlp==1.0.8'",
 )
 
-from tests.booknlp_fixtures import (  # noqa: E402
-    TINY_CUSTOM_FILES,
-    build_checkpoints,
-    build_model_dir,
-)
+from tests.booknlp_fixtures import build_small_and_custom  # noqa: E402
 from tests.conftest import ClientFactory, submit_text, wait_status  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -36,9 +32,7 @@ STAGES = ["parse", "entities", "quotes", "attribution", "name_coref", "coref", "
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     text = BOOK.read_text(encoding="utf-8")
-    folder = build_model_dir(tmp_path_factory.mktemp("booknlp_models"), text)
-    build_checkpoints(folder, TINY_CUSTOM_FILES, text)
-    return folder
+    return build_small_and_custom(tmp_path_factory.mktemp("booknlp_models"), text)
 
 
 @pytest.fixture

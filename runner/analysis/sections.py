@@ -18,6 +18,23 @@ from runner.analysis.speakers import QuoteTokens
 from runner.analysis.token_table import TokenTable
 
 
+
+def span_fields(
+    starts: Sequence[int], ends: Sequence[int], text: str, first: int, last: int
+) -> dict[str, Any]:
+    """Return the result fields of tokens ``first`` to ``last`` (inclusive).
+
+    ``starts`` and ``ends`` are the tokens' character offsets into ``text``.
+    """
+    start, end = starts[first], ends[last]
+    return {
+        "start_token": first,
+        "end_token": last,
+        "start": start,
+        "end": end,
+        "text": text[start:end],
+    }
+
 class ResultSections:
     """Turns the analysis state into the JSON-ready result sections."""
 
@@ -48,14 +65,7 @@ class ResultSections:
         yield "supersenses", []
 
     def _span(self, first: int, last: int) -> dict[str, Any]:
-        start, end = self.table.start[first], self.table.end[last]
-        return {
-            "start_token": first,
-            "end_token": last,
-            "start": start,
-            "end": end,
-            "text": self.text[start:end],
-        }
+        return span_fields(self.table.start, self.table.end, self.text, first, last)
 
     def entities(self) -> list[dict[str, Any]]:
         """Return every mention; ``character_id`` is set only with ``characters``."""

@@ -17,12 +17,14 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from runner.analysis.pronouns import FIRST_PERSON_PRONOUNS
+from runner.analysis.sections import span_fields
+
 TOKEN_COLUMNS = (
     "paragraph_ID", "sentence_ID", "token_ID_within_sentence",
     "token_ID_within_document", "word", "lemma", "byte_onset", "byte_offset",
     "POS_tag", "fine_POS_tag", "dependency_relation", "syntactic_head_ID", "event",
 )  # fmt: skip
-NARRATOR_PRONOUNS = frozenset({"i", "me", "my", "myself"})
 TOKEN_ROWS_PER_BATCH = 10_000
 
 
@@ -144,14 +146,7 @@ class BookNLPOutput:
         return row
 
     def _span(self, first: int, last: int) -> dict[str, Any]:
-        start, end = self.tokens.start[first], self.tokens.end[last]
-        return {
-            "start_token": first,
-            "end_token": last,
-            "start": start,
-            "end": end,
-            "text": self.text[start:end],
-        }
+        return span_fields(self.tokens.start, self.tokens.end, self.text, first, last)
 
     def read_characters(self) -> list[dict[str, Any]]:
         """Return the characters of the ``.book`` file, with their mentions.
@@ -268,7 +263,7 @@ def _character_name(character_id: int, mentions: dict[str, list[dict[str, Any]]]
         if mentions.get(kind):
             return str(mentions[kind][0]["n"])
     pronouns = mentions.get("pronoun") or []
-    if character_id == 0 and any(p["n"].lower() in NARRATOR_PRONOUNS for p in pronouns):
+    if character_id == 0 and any(p["n"].lower() in FIRST_PERSON_PRONOUNS for p in pronouns):
         # BookNLP gives the first-person narrator id 0 and no name.
         return "[NARRATOR]"
     return str(pronouns[0]["n"]) if pronouns else ""
