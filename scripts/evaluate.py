@@ -19,7 +19,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from runner.tagger import litbank  # noqa: E402
-from runner.tagger.metrics import score_documents  # noqa: E402
+from runner.tagger.metrics import (  # noqa: E402
+    bootstrap_f1_interval,
+    document_counts,
+    score_documents,
+)
 from runner.tagger.split import SPLIT_FILE, load_or_create_split  # noqa: E402
 
 TASKS = ("entities", "events")
@@ -46,6 +50,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--score-only", type=Path, metavar="PREDICTED_DIR",
         help="score the tsv files in this folder instead of running the tagger",
+    )
+    parser.add_argument(
+        "--interval", action="store_true",
+        help="also print a 95%% bootstrap interval of each F1, resampling documents",
     )
     parser.add_argument("--weights", type=Path, help="folder of the tagger delta")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
@@ -108,6 +116,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.predictions:
         write_predictions(args.predictions, predicted)
     scores = score_documents(predicted, gold)
+    if args.interval:
+        rows = document_counts(predicted, gold)
+        for task in TASKS:
+            low, high = bootstrap_f1_interval(rows, task)
+            print(f"{task} F1 95% interval over resampled documents: {low:.1f} to {high:.1f}")
     rounded = {
         task: {name: round(value, 2) for name, value in scores[task].items()}
         for task in TASKS

@@ -11,7 +11,13 @@ import pytest
 
 from runner.tagger import litbank
 from runner.tagger.litbank import Document, EntitySpan
-from runner.tagger.metrics import Counts, score_documents
+from runner.tagger.metrics import (
+    Counts,
+    bootstrap_f1_interval,
+    document_counts,
+    pooled,
+    score_documents,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = Path(__file__).resolve().parent / "data" / "litbank_sample"
@@ -116,6 +122,35 @@ def test_missing_prediction_counts_as_empty() -> None:
     assert scores["recall"] == pytest.approx(50.0)
 
 
+def test_document_counts_pool_to_the_overall_score() -> None:
+    gold = [
+        make_document([(0, 1, "PER", 0), (4, 8, "FAC", 0)], doc_id="a"),
+        make_document([(7, 8, "PER", 0)], doc_id="b"),
+    ]
+    predicted = [
+        make_document([(0, 1, "PER", 0)], doc_id="a"),
+        make_document([(7, 8, "PER", 0), (4, 5, "FAC", 0)], doc_id="b"),
+    ]
+    rows = document_counts(predicted, gold)
+    assert [row["entities"].true_positives for row in rows] == [1, 1]
+    assert [row["entities"].gold for row in rows] == [2, 1]
+    assert pooled(rows, "entities").scores() == score_documents(predicted, gold)["entities"]
+
+
+def test_bootstrap_interval_spans_document_spread() -> None:
+    perfect = make_document([(0, 1, "PER", 0)], doc_id="good")
+    wrong = make_document([(4, 8, "FAC", 0)], doc_id="bad")
+    gold = [make_document([(0, 1, "PER", 0)], doc_id=d) for d in ("good", "bad")]
+    rows = document_counts([perfect, wrong], gold)
+    low, high = bootstrap_f1_interval(rows, "entities")
+    overall = score_documents([perfect, wrong], gold)["entities"]["f1"]
+    assert low < overall < high
+    assert (low, high) == (0.0, 100.0)
+    assert bootstrap_f1_interval(rows, "entities") == (low, high)  # seeded
+    same = document_counts([perfect, perfect], [gold[0], gold[0]])
+    assert bootstrap_f1_interval(same, "entities") == (100.0, 100.0)
+
+
 def test_unknown_predicted_document_rejected() -> None:
     with pytest.raises(ValueError, match="'extra'"):
         score_documents([make_document(doc_id="extra")], [make_document()])
@@ -218,15 +253,17 @@ def test_evaluate_script_scores_predictions(tmp_path: Path) -> None:
             str(SAMPLE),
             "--score-only",
             str(tmp_path),
+            "--interval",
         ],
         capture_output=True,
         text=True,
         check=True,
     )
     lines = completed.stdout.strip().splitlines()
-    assert lines[1].split() == ["task", "precision", "recall", "f1"]
-    assert lines[2].split() == ["entities", "100.00", "100.00", "100.00"]
-    assert lines[3].split() == ["events", "0.00", "0.00", "0.00"]
+    assert "entities F1 95% interval over resampled documents: 100.0 to 100.0" in lines
+    assert lines[-4].split() == ["task", "precision", "recall", "f1"]
+    assert lines[-3].split() == ["entities", "100.00", "100.00", "100.00"]
+    assert lines[-2].split() == ["events", "0.00", "0.00", "0.00"]
     scores = json.loads(lines[-1])
     assert scores["entities"] == {"precision": 100.0, "recall": 100.0, "f1": 100.0}
     assert scores["events"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0}

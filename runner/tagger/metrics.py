@@ -8,6 +8,7 @@ Each document's items form a set, so duplicates count once.
 from __future__ import annotations
 
 import dataclasses
+import random
 from typing import Hashable, Iterable
 
 from runner.tagger.litbank import Document
@@ -54,13 +55,12 @@ def event_keys(document: Document) -> set[tuple[str, int]]:
     return {(document.doc_id, offset) for offset in document.events}
 
 
-def score_documents(
+def document_counts(
     predicted: list[Document], gold: list[Document]
-) -> dict[str, dict[str, float]]:
-    """Score predicted documents against gold ones, matched by doc id.
+) -> list[dict[str, Counts]]:
+    """Return each gold document's counts, keyed by task, in gold order.
 
     A gold document without a prediction counts as an empty prediction.
-    Returns percentages keyed by task (``entities``, ``events``).
 
     Raises:
         ValueError: a predicted document has no gold document with its id.
@@ -70,11 +70,55 @@ def score_documents(
     unknown = sorted(set(predicted_by_id) - gold_ids)
     if unknown:
         raise ValueError(f"no gold document with id {unknown[0]!r}")
-    entities, events = Counts(), Counts()
+    rows = []
     for reference in gold:
         document = predicted_by_id.get(reference.doc_id)
         if document is None:
             document = Document(reference.doc_id, reference.sentences)
+        entities, events = Counts(), Counts()
         entities.add(entity_keys(document), entity_keys(reference))
         events.add(event_keys(document), event_keys(reference))
-    return {"entities": entities.scores(), "events": events.scores()}
+        rows.append({"entities": entities, "events": events})
+    return rows
+
+
+def pooled(rows: list[dict[str, Counts]], task: str) -> Counts:
+    """Sum one task's counts over documents (micro-averaging)."""
+    total = Counts()
+    for row in rows:
+        total.true_positives += row[task].true_positives
+        total.predicted += row[task].predicted
+        total.gold += row[task].gold
+    return total
+
+
+def score_documents(
+    predicted: list[Document], gold: list[Document]
+) -> dict[str, dict[str, float]]:
+    """Score predicted documents against gold ones, matched by doc id.
+
+    Returns percentages keyed by task (``entities``, ``events``), with counts
+    pooled over documents. Raises ValueError as ``document_counts`` does.
+    """
+    rows = document_counts(predicted, gold)
+    return {task: pooled(rows, task).scores() for task in ("entities", "events")}
+
+
+def bootstrap_f1_interval(
+    rows: list[dict[str, Counts]],
+    task: str,
+    samples: int = 2000,
+    seed: int = 13,
+) -> tuple[float, float]:
+    """Return the 2.5th and 97.5th percentiles of F1 over resampled documents.
+
+    LitBank's documents differ a lot from each other, so the spread of F1 over
+    documents drawn again with replacement shows how precise a score on a few
+    documents is.
+    """
+    rng = random.Random(seed)
+    scores = sorted(
+        pooled([rng.choice(rows) for _ in rows], task).scores()["f1"]
+        for _ in range(samples)
+    )
+    return scores[int(0.025 * samples)], scores[int(0.975 * samples) - 1]
