@@ -43,7 +43,14 @@ from runner.analysis.characters import (
     retype_place_names,
     retype_titled_names,
 )
-from runner.analysis.entities import NOM, PER, PRON, PROP, Mention
+from runner.analysis.entities import (
+    NOM,
+    PER,
+    PRON,
+    PROP,
+    Mention,
+    without_format_characters,
+)
 from runner.analysis.lexicon import PRONOUN_GENDER, THEY, honorific_gender
 from runner.analysis.nominals import attach_unnamed, equate_nominals, nearest_anchor
 from runner.analysis.pronouns import (
@@ -480,7 +487,7 @@ class _CastBuilder:
         mention = self.mentions[index]
         start = self.tokens.start[mention.start]
         end = self.tokens.end[mention.end]
-        return " ".join(self.text[start:end].split())
+        return " ".join(without_format_characters(self.text[start:end]).split())
 
     def _names_of(self, character: Character) -> tuple[Counter[str], bool]:
         """Return the character's name forms, and True if they are noun phrases."""

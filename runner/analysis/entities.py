@@ -9,9 +9,11 @@ The functions take token words and tags as plain sequences, so they work on a sp
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
+from runner.analysis.casing import CasingEvidence
 from runner.analysis.lexicon import (
     GIVEN_NAME_GENDER,
     HONORIFICS,
@@ -93,6 +95,17 @@ class Mention:
     gender: str | None = None
     in_quote: bool = False
     character: int | None = None
+
+
+def without_format_characters(word: str) -> str:
+    """Return ``word`` without Unicode format (Cf) characters, or unchanged.
+
+    Zero-width spaces, soft hyphens and word joiners are invisible inside a
+    name, and a name with one must still match the same name without it.
+    """
+    if word.isascii():
+        return word
+    return "".join(char for char in word if unicodedata.category(char) != "Cf")
 
 
 def is_punctuation(word: str) -> bool:
@@ -232,6 +245,8 @@ class NameCandidate:
             speech tag, or a ``he``/``she`` subject follows it with no other
             person in between.
         plausible_person: ``is_plausible_person`` holds for the span.
+        sentence_initial: the first word starts a sentence or follows an
+            opening quotation mark, so its capital does not show a name.
     """
 
     start: int
@@ -240,6 +255,7 @@ class NameCandidate:
     category: str | None
     person_evidence: bool
     plausible_person: bool
+    sentence_initial: bool = False
 
 
 # A piece of syntactic person evidence outweighs this many NER labels, because
@@ -341,8 +357,40 @@ def name_key(words: Sequence[str]) -> str:
     return " ".join(words[index:])
 
 
-def resolve_names(candidates: Sequence[NameCandidate]) -> list[Mention]:
+def drop_common_first_words(
+    candidates: Sequence[NameCandidate], casing: CasingEvidence
+) -> list[NameCandidate]:
+    """Remove a sentence-initial first word that the book uses as a common word.
+
+    "Accordingly Turkey" becomes "Turkey", and "Ere" alone is no name at all
+    (see ``runner.analysis.casing``). Honorifics are never common words.
+    """
+    trimmed = []
+    for candidate in candidates:
+        first = candidate.words[0]
+        if not candidate.sentence_initial or not casing.is_common_word(first):
+            trimmed.append(candidate)
+            continue
+        if len(candidate.words) == 1:
+            continue
+        trimmed.append(
+            dataclasses.replace(
+                candidate,
+                start=candidate.start + 1,
+                words=candidate.words[1:],
+                sentence_initial=False,
+            )
+        )
+    return trimmed
+
+
+def resolve_names(
+    candidates: Sequence[NameCandidate], casing: CasingEvidence | None = None
+) -> list[Mention]:
     """Turn candidates into PROP mentions with one category per name in the book.
+
+    With ``casing``, sentence-initial common words are first removed from the
+    candidates (``drop_common_first_words``).
 
     spaCy's small model labels the same name differently from sentence to
     sentence and misses unfamiliar names (``Tunde``, ``Adaeze``). So each name
@@ -357,6 +405,8 @@ def resolve_names(candidates: Sequence[NameCandidate]) -> list[Mention]:
     NOTE: a place that the model labels PERSON more often than not (a county such
     as "Yorkshire") stays PER, because no gazetteer is consulted.
     """
+    if casing is not None:
+        candidates = drop_common_first_words(candidates, casing)
     votes: dict[str, Counter[str]] = {}
     for candidate in candidates:
         tally = votes.setdefault(name_key(candidate.words), Counter())

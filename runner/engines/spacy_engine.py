@@ -249,7 +249,9 @@ class _JobRun:
         for part, seconds in parser.seconds.items():
             if seconds:
                 self.timings[f"parse.{part}"] = round(seconds, 3)
-        mentions = parser.mentions + resolve_names(parser.name_candidates)
+        mentions = parser.mentions + resolve_names(
+            parser.name_candidates, parser.casing
+        )
         self.mentions = sorted(mentions, key=lambda m: (m.start, m.end))
 
     def _quote_tokens(self) -> list[QuoteTokens]:

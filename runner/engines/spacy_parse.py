@@ -22,6 +22,7 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
+from runner.analysis.casing import CasingEvidence
 from runner.analysis.chunks import CollapsedText, Piece
 from runner.analysis.entities import (
     CATEGORY_OF_LABEL,
@@ -38,6 +39,7 @@ from runner.analysis.entities import (
     split_person_span,
     starts_with_honorific,
     trim_span,
+    without_format_characters,
 )
 from runner.analysis.lexicon import PERSON_NOUNS, PRONOUN_GENDER, SPEECH_VERBS
 from runner.analysis.result_writer import TokenSpool
@@ -65,6 +67,7 @@ class ChunkParser:
         table: compact token arrays for the whole book.
         mentions: noun-phrase and pronoun mentions, in parse order.
         name_candidates: proper-noun spans for ``resolve_names``, in parse order.
+        casing: the book's casing evidence so far, for ``resolve_names``.
         event_tokens: global ids of event tokens (only with a tagger).
     """
 
@@ -92,6 +95,7 @@ class ChunkParser:
         self.mentions: list[Mention] = []
         self.name_candidates: list[NameCandidate] = []
         self.event_tokens: list[int] = []
+        self.casing = CasingEvidence()
         # Seconds spent in spaCy and in the tagger, for the result's timings.
         self.seconds = {"spacy": 0.0, "tagger": 0.0}
 
@@ -218,10 +222,17 @@ class ChunkParser:
     def _add_mentions(
         self, doc: Doc, global_ids: list[int], tags: DocTags | None
     ) -> None:
-        words = [token.text for token in doc]
+        # Invisible format characters (zero-width space, soft hyphen) inside a
+        # name would make "Eliz\u200babeth" a second Elizabeth.
+        words = [without_format_characters(token.text) for token in doc]
         pos = [token.pos_ for token in doc]
         is_stop = [token.is_stop for token in doc]
         opening_tokens, closing_tokens = _mark_tokens(doc)
+        initial = [
+            token.is_sent_start or (token.i - 1) in opening_tokens for token in doc
+        ]
+        for word, starts in zip(words, initial):
+            self.casing.observe(word, starts)
         name_like = _name_like_flags(doc, opening_tokens)
         if tags is None:
             labelled = [
@@ -260,6 +271,7 @@ class ChunkParser:
                     plausible_person=is_plausible_person(
                         words[start : end + 1], pos[start : end + 1]
                     ),
+                    sentence_initial=bool(initial[start]),
                 )
             )
 
