@@ -104,6 +104,30 @@ def test_single_style_skips_apostrophes() -> None:
     ]
 
 
+def test_straight_single_quote_resumes_after_tag() -> None:
+    # A lower-case word after the second mark, as after the elision of "'twas".
+    text = (
+        "'Then,' replied Charlotte, 'he asked me on Tuesday, and I said yes.'\n\n"
+        "'Well,' said Mr. Dick, as he threaded the\nneedle,\n"
+        "'my compliments to her.'\n\n"
+        "'No!' he cried--'it's a mad world.'"
+    )
+    assert quote_texts(text, SINGLE) == [
+        "'Then,'",
+        "'he asked me on Tuesday, and I said yes.'",
+        "'Well,'",
+        "'my compliments to her.'",
+        "'No!'",
+        "'it's a mad world.'",
+    ]
+
+
+def test_straight_elision_after_narration_stays() -> None:
+    # No quote closes before the first elision, and "'em" is a known elision.
+    text = "They sat down, 'twas late. 'Come in,' she said, 'em all."
+    assert quote_texts(text, SINGLE) == ["'Come in,'"]
+
+
 def test_double_style_ignores_apostrophes() -> None:
     text = "The girls’ path. “It’s the Harpers’ gate,” she said. ’Twas dark."
     assert quote_texts(text) == ["“It’s the Harpers’ gate,”"]

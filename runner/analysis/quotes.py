@@ -47,6 +47,10 @@ _SINGLE_MARKS = re.compile("['‘’]")
 _OPENS_AFTER = frozenset('([{—–-"“‘')
 _CLOSES_BEFORE = frozenset('.,;:!?)]}—–-…"”’')
 _SENTENCE_FINAL = frozenset(".!?…")
+# The speech tag between the parts of an interrupted quote ("replied
+# Charlotte, ", "said my aunt, as she threaded her needle,\n") ends like this.
+_TAG_END = re.compile(r"(?:[,;:]|--|[—–])\s*$")
+_MAX_SPEECH_TAG = 200
 # Elisions written with a capital, which look like an opening single quote.
 _CAPITALISED_ELISIONS = frozenset({"tis", "twas", "twill", "twould", "twere", "em"})
 
@@ -176,6 +180,8 @@ class _QuoteScanner:
             self._add(self._open_marks[0], i + 1, i)
 
     def _classify(self, i: int, lo: int, hi: int) -> str | None:
+        if self.style == SINGLE and self._resumes_interrupted(i, lo):
+            return _OPEN
         if self.style == SINGLE and _is_apostrophe(self.text, i, lo, hi):
             return None
         char = self.text[i]
@@ -191,6 +197,24 @@ class _QuoteScanner:
         if closes and not opens:
             return _CLOSE
         return _CLOSE if is_open else _OPEN
+
+    def _resumes_interrupted(self, i: int, lo: int) -> bool:
+        """Return True for a straight mark that resumes a quote after its speech tag.
+
+        In "'Then,' replied Charlotte, 'he asked me.'" the second mark comes
+        before a lower-case word, like the elision in "'twas", but it follows a
+        quote closed in the same paragraph and a short speech tag that ends
+        with a comma, colon, semicolon or dash.
+        """
+        if self.text[i] != "'" or self._open_marks or not self.quotes:
+            return False
+        last = self.quotes[-1]
+        if last.close_mark is None or last.close_mark < lo:
+            return False
+        if _word_after(self.text, i, len(self.text)).lower() in _CAPITALISED_ELISIONS:
+            return False
+        tag = self.text[last.end : i]
+        return len(tag) <= _MAX_SPEECH_TAG and bool(_TAG_END.search(tag))
 
     def _reopens(self, paragraph: Paragraph) -> bool:
         if paragraph.heading:
