@@ -244,6 +244,43 @@ def test_speech_tag_joins_quote_sentence(
     assert sentence.index(tag) > sentence.index('"', 1)
 
 
+@pytest.mark.parametrize("model", ["fast", "litbank"])
+def test_invisible_characters_join_names(
+    engine: Engine, tmp_path: pathlib.Path, model: str
+) -> None:
+    # A zero-width space, a soft hyphen and a byte order mark inside the name.
+    text = (
+        'Eliz\u200babeth smiled. "Good morning," said Elizabeth. '
+        "Eliz\u00adabeth left. Then Eliz\ufeffabeth sat down.\n"
+    )
+    result, _messages, _stats = run_job(engine, tmp_path, text.encode(), model=model)
+    people = [c for c in result["characters"] if "Elizabeth" in c["names"]]
+    assert len(people) == 1
+    assert people[0]["name"] == "Elizabeth"
+    assert set(people[0]["names"]) == {"Elizabeth"}
+    assert people[0]["proper_count"] >= 3
+
+
+@pytest.mark.parametrize("model", ["fast", "litbank"])
+def test_hyphenated_names_one_character(
+    engine: Engine, tmp_path: pathlib.Path, model: str
+) -> None:
+    text = (
+        'Jean-Luc smiled at the well-known inn. "Hush, Jean-Luc," said Mary-Kate. '
+        '"They\'ll be killed," said Jean-Luc. Mrs. McAllister-Smythe came in.\n'
+    )
+    result, _messages, _stats = run_job(engine, tmp_path, text.encode(), model=model)
+    words = [token["word"] for token in result["tokens"]]
+    assert words.count("Jean-Luc") == 3
+    assert words[words.index("well") : words.index("well") + 3] == ["well", "-", "known"]
+    names = {c["name"] for c in result["characters"]}
+    assert {"Jean-Luc", "Mary-Kate", "Mrs. McAllister-Smythe"} <= names
+    assert not names & {"Jean", "Luc", "Mary", "Kate", "jean-luc"}
+    speakers = [quote["speaker"]["character_id"] for quote in result["quotes"]]
+    by_id = {c["character_id"]: c["name"] for c in result["characters"]}
+    assert [by_id[i] for i in speakers] == ["Mary-Kate", "Jean-Luc"]
+
+
 def test_missing_model_names_package(monkeypatch: pytest.MonkeyPatch) -> None:
     from runner.engines import spacy_pipeline
 
