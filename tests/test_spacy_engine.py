@@ -281,6 +281,40 @@ def test_hyphenated_names_one_character(
     assert [by_id[i] for i in speakers] == ["Mary-Kate", "Jean-Luc"]
 
 
+@pytest.mark.parametrize("model", ["fast", "litbank"])
+def test_footnote_markers_leave_names(
+    engine: Engine, tmp_path: pathlib.Path, model: str
+) -> None:
+    text = (
+        "Mr. Harding[1] was the warden of the Hospital.[2] Archdeacon Grantly\u00b9 "
+        'was his son-in-law. "Fight them," said the Archdeacon.\u00b2 Mr. Harding '
+        "did not want to fight.\u2020\n"
+    )
+    result, _messages, _stats = run_job(engine, tmp_path, text.encode(), model=model)
+    words = [token["word"] for token in result["tokens"]]
+    assert "[1]" in words
+    assert "[2]" in words
+    assert "\u00b9" in words
+    assert "\u2020" in words
+    names = {name for c in result["characters"] for name in c["names"]}
+    assert "Mr. Harding" in names
+    assert not [name for name in names if "[" in name or "\u00b9" in name]
+
+
+@pytest.mark.parametrize("model", ["fast", "litbank"])
+def test_weekdays_and_speech_verbs_not_names(
+    engine: Engine, tmp_path: pathlib.Path, model: str
+) -> None:
+    text = (
+        '"Hello," Said Tom. Tom went home.\n\n'
+        "On Monday Jane came to Barchester Cathedral. Jane sang there.\n"
+    )
+    result, _messages, _stats = run_job(engine, tmp_path, text.encode(), model=model)
+    names = {name for c in result["characters"] for name in c["names"]}
+    assert {"Tom", "Jane"} <= names
+    assert not names & {"Said Tom", "Monday Jane", "Monday", "Barchester Cathedral"}
+
+
 def test_missing_model_names_package(monkeypatch: pytest.MonkeyPatch) -> None:
     from runner.engines import spacy_pipeline
 

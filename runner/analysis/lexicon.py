@@ -109,10 +109,10 @@ SPEECH_VERBS = _words(
 # PERSON. Such spans become FAC.
 PLACE_WORDS = _words(
     """
-    abbey avenue bridge castle chapel church college common cottage court crescent
-    farm garden gardens gate grange green hall heath hill hotel house inn lane lodge
-    manor moor park place priory quay road row school square station street terrace
-    tower wharf wood
+    abbey avenue bridge castle cathedral chapel church college common cottage court
+    crescent farm garden gardens gate grange green hall heath hill hospital hotel
+    house inn lane lodge manor moor park place priory quay road row school square
+    station street terrace tower wharf wood
     """
 )
 
@@ -161,8 +161,10 @@ NAME_PARTICLES = _words("da de del della den der di du la le van von")
 
 # Words that spaCy's small model sometimes labels as names when they start a
 # sentence or a line of dialogue: interjections, forms of address, adjectives and
-# the archaic or dialect pronouns of older fiction ("Tha'll", "Th'"). They are
-# compared after ``name_word_key``, so "Tha'rt" is "tha".
+# the archaic or dialect pronouns of older fiction ("Tha'll", "Th'"). Also the
+# days of the week ("On Monday Jane said"), and speech verbs that open an
+# inverted tag ("Said Tom"). They are compared after ``name_word_key``, so
+# "Tha'rt" is "tha".
 NOT_NAMES = _words(
     """
     ah alas anybody ay aye bah bless chapter dear eh everybody father god good
@@ -171,6 +173,8 @@ NOT_NAMES = _words(
     mrs mum nay no nobody oh old papa pooh poor pshaw sir somebody sweet th tha
     thank thanks thee thine thou thy thysen well ye yer yes yo young majesty
     highness lordship ladyship worship
+    monday tuesday wednesday thursday friday saturday sunday
+    said says cried asked replied answered exclaimed whispered shouted
     """
 )
 

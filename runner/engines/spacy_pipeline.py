@@ -61,6 +61,12 @@ _EXTRA_INFIXES = (
 # digits, so "❤️." stayed one token and its sentence did not end.
 _EXTRA_SUFFIXES = (
     r"(?<=[\ufe0e\ufe0f\u20e3\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f])[.,;:!?]",
+    # Footnote markers glued to a word: "Harding[1]", "Grantly¹", "cello.†".
+    # The stock rules leave "Harding[1" and "Grantly¹" as words, which then
+    # become names.
+    r"\[\d{1,3}\]",
+    r"[¹²³⁴⁵⁶⁷⁸⁹⁰]+",
+    r"[†‡]",
 )
 
 
