@@ -66,18 +66,42 @@ def select_documents(args: argparse.Namespace) -> list[str]:
         return doc_ids
     if not args.split_file.exists():
         raise SystemExit(
-            f"split file not found: {args.split_file}. Pass --split-file or "
-            "run scripts/train_tagger.py, which creates it"
+            f"split file not found: {args.split_file}; give an existing one with "
+            "--split-file, or run scripts/train_tagger.py, which creates it"
         )
     return load_or_create_split(doc_ids, args.split_file)[args.split]
 
 
+def read_predictions(folder: Path, gold: list[litbank.Document]):
+    """Read the predicted documents of ``gold`` from ``folder``.
+
+    A document without a predicted entity file counts as an empty prediction,
+    with a warning. Raises ValueError when a file's tokens differ from the
+    gold tokens, because every span would then be scored at the wrong place.
+    """
+    predicted = []
+    for document in gold:
+        if not (folder / "entities" / f"{document.doc_id}.tsv").exists():
+            warn(f"no prediction for {document.doc_id} in {folder}; scored as empty")
+            continue
+        prediction = litbank.read_document(folder, document.doc_id)
+        if prediction.tokens != document.tokens:
+            raise ValueError(
+                f"the tokens of {document.doc_id} in {folder} differ from the gold "
+                f"tokens in {len(prediction.tokens)} against {len(document.tokens)} "
+                "tokens; predictions must keep the gold files' tokens and sentences"
+            )
+        predicted.append(prediction)
+    return predicted
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def predict(args: argparse.Namespace, gold: list[litbank.Document]):
     if args.score_only:
-        return [
-            litbank.read_document(args.score_only, document.doc_id)
-            for document in gold
-        ]
+        return read_predictions(args.score_only, gold)
     import torch
 
     from runner.tagger.tagger import Tagger
@@ -104,20 +128,49 @@ def format_table(scores: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def check_predictions_folder(args: argparse.Namespace) -> None:
+    """Reject a --predictions folder that would overwrite gold files; create it.
+
+    Creating it before tagging makes an unwritable folder fail at once.
+    """
+    out = args.predictions.resolve()
+    gold = args.litbank.resolve()
+    if out == gold or gold in out.parents:
+        raise SystemExit(
+            f"--predictions {args.predictions} is inside --litbank {args.litbank} "
+            "and would overwrite gold files; write predictions to another folder"
+        )
+    for sub in ("entities", "events"):
+        (args.predictions / sub).mkdir(parents=True, exist_ok=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    try:
+        evaluate(args)
+    except (ValueError, OSError) as error:
+        raise SystemExit(f"evaluate.py: {error}") from error
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    if args.predictions:
+        check_predictions_folder(args)
     doc_ids = select_documents(args)
     if not doc_ids:
         raise SystemExit(
             f"no LitBank documents to score in {args.litbank} (split {args.split})"
         )
     gold = [litbank.read_document(args.litbank, doc_id) for doc_id in doc_ids]
+    if not (args.litbank / "events").is_dir():
+        warn(f"no events folder in {args.litbank}, so event scores are 0")
     predicted = predict(args, gold)
     if args.predictions:
         write_predictions(args.predictions, predicted)
     scores = score_documents(predicted, gold)
     if args.interval:
         rows = document_counts(predicted, gold)
+        if len(rows) == 1:
+            warn("one document: the interval cannot show a spread over documents")
         for task in TASKS:
             low, high = bootstrap_f1_interval(rows, task)
             print(f"{task} F1 95% interval over resampled documents: {low:.1f} to {high:.1f}")

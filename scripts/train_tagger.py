@@ -5,7 +5,8 @@ documents by the pinned split file, trains with fixed seeds and keeps the epoch
 with the best dev score. Only the trained tensors are saved, in float16, with the
 SHA-256 of the base weights they apply to.
 
-    .venv/bin/python scripts/train_tagger.py --litbank ../shared/data/litbank
+    .venv/bin/python scripts/train_tagger.py --litbank ../shared/data/litbank \
+        --out runner/tagger/weights
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import random
 import sys
 import time
@@ -29,6 +31,7 @@ from runner.tagger.metrics import score_documents  # noqa: E402
 from runner.tagger.model import TaggerModel  # noqa: E402
 from runner.tagger.split import SPLIT_FILE, load_or_create_split  # noqa: E402
 from runner.tagger.tagger import (  # noqa: E402
+    BASE_ENV,
     CONFIG_FILE,
     DELTA_FILE,
     WEIGHTS_DIR,
@@ -53,8 +56,9 @@ def parse_args() -> argparse.Namespace:
         help="folder with LitBank entities/ and events/ (default: %(default)s)",
     )
     parser.add_argument(
-        "--out", type=Path, default=WEIGHTS_DIR,
-        help="folder for the delta and its config (default: %(default)s)",
+        "--out", type=Path, required=True,
+        help=f"folder for the delta and its config; {WEIGHTS_DIR} replaces the "
+        "shipped model",
     )
     parser.add_argument(
         "--split-file", type=Path, default=SPLIT_FILE,
@@ -93,7 +97,47 @@ def parse_args() -> argparse.Namespace:
         "and batch order (the split has its own, pinned in the split file)",
     )
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    return parser.parse_args()
+    args = parser.parse_args()
+    for name in ("epochs", "batch_size", "threads"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be 1 or more")
+    if args.max_subwords < MIN_SUBWORDS:
+        parser.error(f"--max-subwords must be {MIN_SUBWORDS} or more")
+    if args.frozen_layers < 0:
+        parser.error("--frozen-layers must be 0 or more")
+    return args
+
+
+# A window needs [CLS], [SEP] and room for the longest word (16 subwords).
+MIN_SUBWORDS = 18
+
+
+def check_encoder_fits(args: argparse.Namespace, encoder) -> None:
+    """Exit with a message when the options do not fit the base encoder."""
+    layers = encoder.config.num_hidden_layers
+    if args.frozen_layers > layers:
+        raise SystemExit(
+            f"--frozen-layers {args.frozen_layers} exceeds the base encoder's "
+            f"{layers} layers; give 0 to {layers}"
+        )
+    positions = encoder.config.max_position_embeddings
+    if args.max_subwords > positions:
+        raise SystemExit(
+            f"--max-subwords {args.max_subwords} exceeds the base encoder's "
+            f"{positions} positions; give {positions} or less"
+        )
+
+
+def check_split(args: argparse.Namespace, documents: dict) -> None:
+    """Exit with a message when the split leaves no training or dev document."""
+    for name in ("train", "dev"):
+        if not documents[name]:
+            raise SystemExit(
+                f"the split in {args.split_file} leaves no {name} documents among "
+                f"the {sum(len(d) for d in documents.values())} in {args.litbank}; "
+                "list some in the file, or give a new --split-file path to have "
+                "one made"
+            )
 
 
 def seed_everything(seed: int) -> None:
@@ -189,6 +233,8 @@ def save_delta(
         for name, tensor in model.trained_state().items()
     }
     save_file(delta, str(args.out / DELTA_FILE))
+    # Readable by a service account other than the trainer.
+    (args.out / DELTA_FILE).chmod(0o644)
     config = {
         # Exactly one of the two names the base: "base" an encoder given with
         # --base, "base_package" the pip package installed by default.
@@ -233,12 +279,24 @@ def train_epoch(model, optimizer, scheduler, windows, batch_size: int) -> float:
 def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    try:
+        train(args)
+    except (ValueError, OSError) as error:
+        raise SystemExit(f"train_tagger.py: {error}") from error
+
+
+def train(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
     documents = read_split(args)
-    base_path = base_model_path(args.base)
+    check_split(args, documents)
+    # The delta records the base it was trained on, so the environment's
+    # override is used only when --base is not given, and then recorded.
+    args.base = args.base or os.environ.get(BASE_ENV) or None
+    base_path = base_model_path(args.base, use_env=False)
     base_sha256 = file_sha256(base_weights_file(base_path))
     tokenizer, encoder = load_base(base_path)
+    check_encoder_fits(args, encoder)
     model = TaggerModel(encoder, args.frozen_layers)
     model.train()
     tagger = Tagger(tokenizer, model, args.max_subwords)

@@ -267,3 +267,113 @@ def test_evaluate_script_scores_predictions(tmp_path: Path) -> None:
     scores = json.loads(lines[-1])
     assert scores["entities"] == {"precision": 100.0, "recall": 100.0, "f1": 100.0}
     assert scores["events"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+
+
+def run_script(name: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / name), *args],
+        capture_output=True,
+        text=True,
+    )
+
+
+def copy_sample(target: Path) -> Path:
+    import shutil
+
+    shutil.copytree(SAMPLE, target)
+    return target
+
+
+def test_predictions_inside_gold_rejected(tmp_path: Path) -> None:
+    gold = copy_sample(tmp_path / "gold")
+    before = sorted(p.read_text() for p in (gold / "entities").iterdir())
+    completed = run_script(
+        "evaluate.py", "--litbank", str(gold), "--score-only", str(gold),
+        "--predictions", str(gold / "entities" / ".."),
+    )  # fmt: skip
+    assert completed.returncode != 0
+    assert "would overwrite gold files" in completed.stderr
+    assert sorted(p.read_text() for p in (gold / "entities").iterdir()) == before
+
+
+def test_score_only_shifted_tokens_rejected(tmp_path: Path) -> None:
+    predicted = copy_sample(tmp_path / "predicted")
+    for folder in ("entities", "events"):
+        path = predicted / folder / "2005_piccadilly_jim.tsv"
+        path.write_text("Extra\tO\n" + path.read_text())
+    completed = run_script(
+        "evaluate.py", "--litbank", str(SAMPLE), "--score-only", str(predicted)
+    )
+    assert completed.returncode != 0
+    assert "2005_piccadilly_jim" in completed.stderr
+    assert "differ from the gold tokens" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_score_only_missing_document_scores_empty(tmp_path: Path) -> None:
+    predicted = copy_sample(tmp_path / "predicted")
+    (predicted / "entities" / "2005_piccadilly_jim.tsv").unlink()
+    completed = run_script(
+        "evaluate.py", "--litbank", str(SAMPLE), "--score-only", str(predicted)
+    )
+    assert completed.returncode == 0
+    assert "no prediction for 2005_piccadilly_jim" in completed.stderr
+    scores = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert scores["entities"]["precision"] == 100.0
+    assert scores["entities"]["recall"] < 100.0
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [("Pett\tB-FOO\n", "entity label 'B-FOO'"), ("Pett\tb-per\n", "'b-per'")],
+)
+def test_unknown_entity_label_named(tmp_path: Path, row: str, message: str) -> None:
+    path = tmp_path / "entities" / "doc.tsv"
+    path.parent.mkdir()
+    path.write_text("Mr.\tO\n" + row)
+    with pytest.raises(ValueError, match=message) as raised:
+        litbank.read_entities(path)
+    assert "token 2" in str(raised.value)
+    assert str(path) in str(raised.value)
+
+
+def test_latin1_file_named(tmp_path: Path) -> None:
+    path = tmp_path / "doc.tsv"
+    path.write_bytes("Caf\u00e9\tO\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="not valid UTF-8"):
+        litbank.read_entities(path)
+
+
+def test_byte_order_mark_not_in_first_token(tmp_path: Path) -> None:
+    path = tmp_path / "doc.tsv"
+    path.write_text("\ufeffMr.\tB-PER\nPett\tI-PER\n", encoding="utf-8")
+    assert litbank.read_entities(path).tokens == ["Mr.", "Pett"]
+
+
+def test_training_needs_out_folder(tmp_path: Path) -> None:
+    completed = run_script("train_tagger.py", "--litbank", str(SAMPLE))
+    assert completed.returncode == 2
+    assert "--out" in completed.stderr
+
+
+def test_training_without_dev_documents_exits(tmp_path: Path) -> None:
+    split = tmp_path / "split.json"
+    ids = litbank.list_documents(SAMPLE)
+    split.write_text(json.dumps({"train": ids, "dev": [], "test": []}))
+    completed = run_script(
+        "train_tagger.py", "--litbank", str(SAMPLE), "--split-file", str(split),
+        "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert completed.returncode != 0
+    assert "leaves no dev documents" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_training_rejects_window_past_encoder(tmp_path: Path) -> None:
+    completed = run_script(
+        "train_tagger.py", "--litbank", str(SAMPLE), "--max-subwords", "1000",
+        "--split-file", str(tmp_path / "split.json"), "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert completed.returncode != 0
+    assert "exceeds the base encoder's 512 positions" in completed.stderr

