@@ -10,6 +10,7 @@ from runner.analysis.characters import (
     display_name,
     gender_summary,
     parse_name,
+    retype_located_names,
     retype_place_names,
     retype_titled_names,
 )
@@ -221,6 +222,39 @@ def test_place_word_in_full_name_stays() -> None:
     bare = Mention(8, 8, PER, PROP, 8, words=("Baskerville",))
     assert retype_place_names([hall, full, bare]) == 0
     assert bare.category == PER
+
+
+def located_mentions(text: str) -> tuple[list[Mention], list[str]]:
+    """One-word PER mentions of the capitalised words of ``text`` (no firsts)."""
+    words = text.split()
+    mentions = [
+        Mention(i, i, PER, PROP, i, words=(word,))
+        for i, word in enumerate(words)
+        if i > 0 and word[0].isupper()
+    ]
+    return mentions, words
+
+
+def word_of(words: list[str]):
+    return lambda token: words[token] if 0 <= token < len(words) else ""
+
+
+def test_name_mostly_after_at_becomes_place() -> None:
+    mentions, words = located_mentions(
+        "they dined at Netherfield . then Jane rode to Netherfield , and stayed "
+        "at Netherfield ; in Kent and in Kent she met Jane and Lucy"
+    )
+    assert retype_located_names(mentions, word_of(words)) == 5
+    categories = {m.words[0]: m.category for m in mentions}
+    assert categories == {"Netherfield": "FAC", "Kent": "GPE", "Jane": PER, "Lucy": PER}
+
+
+def test_possessive_after_in_stays_person() -> None:
+    mentions, words = located_mentions(
+        "it lay in Lucy 's hand , and in Lucy 's lap ; then Lucy left"
+    )
+    assert retype_located_names(mentions, word_of(words)) == 0
+    assert {m.category for m in mentions} == {PER}
 
 
 def test_titled_name_becomes_person() -> None:

@@ -3,7 +3,8 @@
 The steps, each in its own module:
 
 0. Type PER the names that start with a personal title, retype one-word
-   "names" that start a place name of the book (``characters``), and add a
+   "names" that start a place name of the book or mostly follow "at" or "in"
+   (``characters``), and add a
    mention for each first-person pronoun outside quotes (``pronouns``). Those
    mentions form one character, the narrator.
 1. Link pronouns to names and person noun phrases, knowing genders only from
@@ -40,6 +41,7 @@ from runner.analysis.characters import (
     display_name,
     gender_argmax,
     parse_name,
+    retype_located_names,
     retype_place_names,
     retype_titled_names,
 )
@@ -121,11 +123,15 @@ def build_cast(
     names lose the PER category, and the narrator's first-person pronouns are
     added as PER PRON mentions, in start-token order.
     """
+    def word_at(token: int) -> str:
+        if not 0 <= token < len(tokens):
+            return ""
+        return text[tokens.start[token] : tokens.end[token]]
+
     retype_titled_names(mentions)
     retype_place_names(mentions)
-    narrator = narrator_mentions(
-        tokens, lambda token: text[tokens.start[token] : tokens.end[token]], quotes
-    )
+    retype_located_names(mentions, word_at)
+    narrator = narrator_mentions(tokens, word_at, quotes)
     if narrator:
         existing_spans = {(mention.start, mention.end) for mention in mentions}
         mentions.extend(m for m in narrator if (m.start, m.end) not in existing_spans)

@@ -22,17 +22,19 @@ most frequent candidate.
 
 Before any of this, ``retype_place_names`` retypes one-word "names" that also
 open a longer place name in the same book (``Misselthwaite`` beside
-``Misselthwaite Manor``), so that they are no characters.
+``Misselthwaite Manor``), and ``retype_located_names`` those that the book
+mostly writes after "at" or "in" (``at Longbourn``), so that they are no
+characters.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from runner.analysis.entities import PER, PROP, Mention
+from runner.analysis.entities import PER, POSSESSIVE_ENDINGS, PROP, Mention
 from runner.analysis.lexicon import (
     FEMALE_HONORIFICS,
     GENDER_LABELS,
@@ -140,6 +142,61 @@ def retype_place_names(mentions: Sequence[Mention]) -> int:
         categories = place_words.get(mention.words[0])
         if categories:
             mention.category = categories.most_common(1)[0][0]
+            retyped += 1
+    return retyped
+
+
+# Prepositions that put a name in a place: "at Longbourn", "in Kent". "to" and
+# "from" are left out because people are talked to and hear from each other.
+# Names after "at" are mostly houses (FAC), names after the others towns and
+# counties (GPE).
+_AT_PLACE = frozenset({"at"})
+_IN_PLACE = frozenset({"in", "into", "near", "inside"})
+# A name is a place when at least this share of its mentions, and at least
+# this many, follow such a preposition.
+LOCATED_SHARE = 0.4
+MIN_LOCATED = 2
+
+
+def retype_located_names(
+    mentions: Sequence[Mention], word_at: Callable[[int], str]
+) -> int:
+    """Retype one-word PER names that the book mostly puts after "at" or "in".
+
+    The tagger types Longbourn and Pemberley PER, and pronouns then attach to
+    them. A name written "at Longbourn" and "in Kent" again and again is a
+    place. A possessive ("in Lucy's hand") does not count. ``word_at`` returns
+    the word of a token id, or "" outside the book. Changes
+    ``Mention.category`` in place and returns the number retyped.
+    """
+    counts: dict[str, Counter[str]] = {}
+    for mention in mentions:
+        if mention.kind != PROP or mention.category != PER or len(mention.words) != 1:
+            continue
+        possessive = {word_at(mention.end), word_at(mention.end + 1)}
+        if possessive & POSSESSIVE_ENDINGS:
+            continue
+        before = word_at(mention.start - 1).lower()
+        tally = counts.setdefault(mention.words[0], Counter())
+        tally["all"] += 1
+        if before in _AT_PLACE:
+            tally["FAC"] += 1
+        elif before in _IN_PLACE:
+            tally["GPE"] += 1
+    places = {}
+    for name, tally in counts.items():
+        located = tally["FAC"] + tally["GPE"]
+        if located >= MIN_LOCATED and located >= LOCATED_SHARE * tally["all"]:
+            places[name] = "FAC" if tally["FAC"] >= tally["GPE"] else "GPE"
+    retyped = 0
+    for mention in mentions:
+        if (
+            mention.kind == PROP
+            and mention.category == PER
+            and len(mention.words) == 1
+            and mention.words[0] in places
+        ):
+            mention.category = places[mention.words[0]]
             retyped += 1
     return retyped
 

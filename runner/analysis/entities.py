@@ -43,7 +43,7 @@ CATEGORY_OF_LABEL: dict[str, str] = {
     "ORG": "ORG",
 }
 
-_POSSESSIVE_ENDINGS = frozenset({"'s", "’s", "'", "’"})
+POSSESSIVE_ENDINGS = frozenset({"'s", "’s", "'", "’"})
 _LEADING_DETERMINERS = frozenset({"the", "a", "an"})
 # Dependency labels of the words that open a person noun phrase: "her uncle",
 # "a stout man", "the old gardener".
@@ -125,7 +125,7 @@ def trim_span(
         start += 1
     while end >= start and (
         is_punctuation(words[end])
-        or (end > start and words[end] in _POSSESSIVE_ENDINGS)
+        or (end > start and words[end] in POSSESSIVE_ENDINGS)
     ):
         end -= 1
     if category == PER:
