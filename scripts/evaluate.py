@@ -173,7 +173,10 @@ def evaluate(args: argparse.Namespace) -> None:
             warn("one document: the interval cannot show a spread over documents")
         for task in TASKS:
             low, high = bootstrap_f1_interval(rows, task)
-            print(f"{task} F1 95% interval over resampled documents: {low:.1f} to {high:.1f}")
+            print(
+                f"{task} F1 95% interval over resampled documents: "
+                f"{low:.1f} to {high:.1f}"
+            )
     rounded = {
         task: {name: round(value, 2) for name, value in scores[task].items()}
         for task in TASKS

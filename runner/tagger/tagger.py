@@ -121,7 +121,8 @@ def read_config(weights_dir: Path) -> dict:
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"failed to read tagger config {path}: {error}; {hint}") from error
+        message = f"failed to read tagger config {path}: {error}; {hint}"
+        raise ValueError(message) from error
     if not isinstance(config, dict):
         raise ValueError(f"tagger config {path} is not a JSON object; {hint}")
     missing = [key for key in REQUIRED_CONFIG_KEYS if key not in config]
