@@ -244,16 +244,31 @@ def test_name_mostly_after_at_becomes_place() -> None:
         "they dined at Netherfield . then Jane rode to Netherfield , and stayed "
         "at Netherfield ; in Kent and in Kent she met Jane and Lucy"
     )
-    assert retype_located_names(mentions, word_of(words)) == 5
+    assert retype_located_names(mentions, word_of(words), no_subjects) == 5
     categories = {m.words[0]: m.category for m in mentions}
     assert categories == {"Netherfield": "FAC", "Kent": "GPE", "Jane": PER, "Lucy": PER}
+
+
+def no_subjects(token: int) -> str:
+    return "pobj"
+
+
+def test_subject_name_after_at_stays_person() -> None:
+    # "looked at Tom", "confided in Tom": a person, because Tom is a subject too.
+    mentions, words = located_mentions(
+        "she looked at Tom ; then Tom said no , and she confided in Tom"
+    )
+    subject = words.index("said") - 1
+    dep_at = lambda token: "nsubj" if token == subject else "pobj"  # noqa: E731
+    assert retype_located_names(mentions, word_of(words), dep_at) == 0
+    assert {m.category for m in mentions} == {PER}
 
 
 def test_possessive_after_in_stays_person() -> None:
     mentions, words = located_mentions(
         "it lay in Lucy 's hand , and in Lucy 's lap ; then Lucy left"
     )
-    assert retype_located_names(mentions, word_of(words)) == 0
+    assert retype_located_names(mentions, word_of(words), no_subjects) == 0
     assert {m.category for m in mentions} == {PER}
 
 

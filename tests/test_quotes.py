@@ -128,6 +128,17 @@ def test_straight_elision_after_narration_stays() -> None:
     assert quote_texts(text, SINGLE) == ["'Come in,'"]
 
 
+def test_dialect_elision_after_tag_stays_apostrophe() -> None:
+    # Neither "'cause" nor an opening mark without a close later in the
+    # paragraph resumes the quote, so the narration is not swallowed.
+    text = (
+        "'Coming,' said Sam, 'cause he knew the way. He ran.\n\n"
+        "'All right,' said Sam, and he rolled over, 'alf asleep already.\n\n"
+        "'Good lad,' said his mother."
+    )
+    assert quote_texts(text, SINGLE) == ["'Coming,'", "'All right,'", "'Good lad,'"]
+
+
 def test_double_style_ignores_apostrophes() -> None:
     text = "The girls’ path. “It’s the Harpers’ gate,” she said. ’Twas dark."
     assert quote_texts(text) == ["“It’s the Harpers’ gate,”"]

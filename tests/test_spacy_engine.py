@@ -267,16 +267,20 @@ def test_hyphenated_names_one_character(
 ) -> None:
     text = (
         'Jean-Luc smiled at the well-known inn. "Hush, Jean-Luc," said Mary-Kate. '
-        '"They\'ll be killed," said Jean-Luc. Mrs. McAllister-Smythe came in.\n'
+        '"They\'ll be killed," said Jean-Luc. Mrs. McAllister-Smythe came in. '
+        "Tom waited at the gate-Mary, I mean-and Yes-Mary came.\n"
     )
     result, _messages, _stats = run_job(engine, tmp_path, text.encode(), model=model)
     words = [token["word"] for token in result["tokens"]]
     assert words.count("Jean-Luc") == 3
     well = words.index("well")
     assert words[well : well + 3] == ["well", "-", "known"]
+    # A hyphen used as a dash still splits.
+    assert "gate-Mary" not in words
+    assert "Yes-Mary" not in words
     names = {c["name"] for c in result["characters"]}
     assert {"Jean-Luc", "Mary-Kate", "Mrs. McAllister-Smythe"} <= names
-    assert not names & {"Jean", "Luc", "Mary", "Kate", "jean-luc"}
+    assert not names & {"Jean", "Luc", "Kate", "jean-luc"}
     speakers = [quote["speaker"]["character_id"] for quote in result["quotes"]]
     by_id = {c["character_id"]: c["name"] for c in result["characters"]}
     assert [by_id[i] for i in speakers] == ["Mary-Kate", "Jean-Luc"]
@@ -314,6 +318,20 @@ def test_weekdays_and_speech_verbs_not_names(
     names = {name for c in result["characters"] for name in c["names"]}
     assert {"Tom", "Jane"} <= names
     assert not names & {"Said Tom", "Monday Jane", "Monday", "Barchester Cathedral"}
+
+
+@pytest.mark.parametrize("model", ["fast", "litbank"])
+def test_weekday_alone_can_be_name(
+    engine: Engine, tmp_path: pathlib.Path, model: str
+) -> None:
+    # Robinson Crusoe's man Friday; weekdays only never open a longer name.
+    text = (
+        '"Master," said Friday. Friday ran to the boat, and I followed him. '
+        "Friday was glad.\n"
+    )
+    result, _messages, _stats = run_job(engine, tmp_path, text.encode(), model=model)
+    names = {name for c in result["characters"] for name in c["names"]}
+    assert "Friday" in names
 
 
 def test_missing_model_names_package(monkeypatch: pytest.MonkeyPatch) -> None:

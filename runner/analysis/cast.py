@@ -130,7 +130,7 @@ def build_cast(
 
     retype_titled_names(mentions)
     retype_place_names(mentions)
-    retype_located_names(mentions, word_at)
+    retype_located_names(mentions, word_at, tokens.dep_of)
     narrator = narrator_mentions(tokens, word_at, quotes)
     if narrator:
         existing_spans = {(mention.start, mention.end) for mention in mentions}

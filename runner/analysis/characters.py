@@ -153,32 +153,41 @@ def retype_place_names(mentions: Sequence[Mention]) -> int:
 _AT_PLACE = frozenset({"at"})
 _IN_PLACE = frozenset({"in", "into", "near", "inside"})
 # A name is a place when at least this share of its mentions, and at least
-# this many, follow such a preposition.
+# this many, follow such a preposition. Those must also outnumber its mentions
+# as a subject ("Tom said") this many times over, because people are looked
+# at, confided in and run into as well.
 LOCATED_SHARE = 0.4
 MIN_LOCATED = 2
+LOCATED_PER_SUBJECT = 4
+_SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 
 
 def retype_located_names(
-    mentions: Sequence[Mention], word_at: Callable[[int], str]
+    mentions: Sequence[Mention],
+    word_at: Callable[[int], str],
+    dep_at: Callable[[int], str],
 ) -> int:
     """Retype one-word PER names that the book mostly puts after "at" or "in".
 
     The tagger types Longbourn and Pemberley PER, and pronouns then attach to
-    them. A name written "at Longbourn" and "in Kent" again and again is a
-    place. A possessive ("in Lucy's hand") does not count. ``word_at`` returns
-    the word of a token id, or "" outside the book. Changes
-    ``Mention.category`` in place and returns the number retyped.
+    them. A name written "at Longbourn" and "in Kent" again and again, and
+    seldom a subject, is a place. A possessive ("in Lucy's hand") does not
+    count. ``word_at`` and ``dep_at`` return the word and the dependency label
+    of a token id (the word "" outside the book). Changes ``Mention.category``
+    in place and returns the number retyped.
     """
     counts: dict[str, Counter[str]] = {}
     for mention in mentions:
         if mention.kind != PROP or mention.category != PER or len(mention.words) != 1:
             continue
+        tally = counts.setdefault(mention.words[0], Counter())
+        tally["all"] += 1
+        if dep_at(mention.head) in _SUBJECT_DEPS:
+            tally["subject"] += 1
         possessive = {word_at(mention.end), word_at(mention.end + 1)}
         if possessive & POSSESSIVE_ENDINGS:
             continue
         before = word_at(mention.start - 1).lower()
-        tally = counts.setdefault(mention.words[0], Counter())
-        tally["all"] += 1
         if before in _AT_PLACE:
             tally["FAC"] += 1
         elif before in _IN_PLACE:
@@ -186,7 +195,8 @@ def retype_located_names(
     places = {}
     for name, tally in counts.items():
         located = tally["FAC"] + tally["GPE"]
-        if located >= MIN_LOCATED and located >= LOCATED_SHARE * tally["all"]:
+        frequent = located >= MIN_LOCATED and located >= LOCATED_SHARE * tally["all"]
+        if frequent and located >= LOCATED_PER_SUBJECT * tally["subject"]:
             places[name] = "FAC" if tally["FAC"] >= tally["GPE"] else "GPE"
     retyped = 0
     for mention in mentions:

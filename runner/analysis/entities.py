@@ -18,6 +18,7 @@ from runner.analysis.lexicon import (
     GIVEN_NAME_GENDER,
     HONORIFICS,
     NAME_PARTICLES,
+    NOT_NAME_OPENERS,
     NOT_NAMES,
     PLACE_WORDS,
     canonical_given_name,
@@ -332,7 +333,8 @@ def _opens_badly(word: str, pos: str, is_stop: bool) -> bool:
         return False
     if pos in ("ADJ", "ADV", "DET", "INTJ", "CCONJ", "SCONJ", "ADP"):
         return True
-    return (is_stop and pos != "PROPN") or name_word_key(word) in NOT_NAMES
+    key = name_word_key(word)
+    return (is_stop and pos != "PROPN") or key in NOT_NAMES or key in NOT_NAME_OPENERS
 
 
 def looks_like_name(words: Sequence[str]) -> bool:

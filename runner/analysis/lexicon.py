@@ -161,10 +161,9 @@ NAME_PARTICLES = _words("da de del della den der di du la le van von")
 
 # Words that spaCy's small model sometimes labels as names when they start a
 # sentence or a line of dialogue: interjections, forms of address, adjectives and
-# the archaic or dialect pronouns of older fiction ("Tha'll", "Th'"). Also the
-# days of the week ("On Monday Jane said"), and speech verbs that open an
-# inverted tag ("Said Tom"). They are compared after ``name_word_key``, so
-# "Tha'rt" is "tha".
+# the archaic or dialect pronouns of older fiction ("Tha'll", "Th'"), and speech
+# verbs that open an inverted tag ("Said Tom"). They are compared after
+# ``name_word_key``, so "Tha'rt" is "tha".
 NOT_NAMES = _words(
     """
     ah alas anybody ay aye bah bless chapter dear eh everybody father god good
@@ -173,10 +172,13 @@ NOT_NAMES = _words(
     mrs mum nay no nobody oh old papa pooh poor pshaw sir somebody sweet th tha
     thank thanks thee thine thou thy thysen well ye yer yes yo young majesty
     highness lordship ladyship worship
-    monday tuesday wednesday thursday friday saturday sunday
     said says cried asked replied answered exclaimed whispered shouted
     """
 )
+
+# Words that do not open a longer name ("On Monday Jane said") but may be a
+# name alone: Robinson Crusoe's Friday.
+NOT_NAME_OPENERS = _words("monday tuesday wednesday thursday friday saturday sunday")
 
 
 def name_word_key(word: str) -> str:

@@ -51,6 +51,12 @@ _SENTENCE_FINAL = frozenset(".!?…")
 # Charlotte, ", "said my aunt, as she threaded her needle,\n") ends like this.
 _TAG_END = re.compile(r"(?:[,;:]|--|[—–])\s*$")
 _MAX_SPEECH_TAG = 200
+# Dialect elisions that a speech tag can precede ("said Sam, 'cause he knew"):
+# dropped h's and clipped words, compared in lower case.
+_DIALECT_ELISIONS = frozenset(
+    "ad alf appen ave bout cause cept cos ead eard ee er ere fore im nuff ome ouse "
+    "ow un urt".split()
+)
 # Elisions written with a capital, which look like an opening single quote.
 _CAPITALISED_ELISIONS = frozenset({"tis", "twas", "twill", "twould", "twere", "em"})
 
@@ -180,7 +186,7 @@ class _QuoteScanner:
             self._add(self._open_marks[0], i + 1, i)
 
     def _classify(self, i: int, lo: int, hi: int) -> str | None:
-        if self.style == SINGLE and self._resumes_interrupted(i, lo):
+        if self.style == SINGLE and self._resumes_interrupted(i, lo, hi):
             return _OPEN
         if self.style == SINGLE and _is_apostrophe(self.text, i, lo, hi):
             return None
@@ -198,23 +204,28 @@ class _QuoteScanner:
             return _CLOSE
         return _CLOSE if is_open else _OPEN
 
-    def _resumes_interrupted(self, i: int, lo: int) -> bool:
+    def _resumes_interrupted(self, i: int, lo: int, hi: int) -> bool:
         """Return True for a straight mark that resumes a quote after its speech tag.
 
         In "'Then,' replied Charlotte, 'he asked me.'" the second mark comes
         before a lower-case word, like the elision in "'twas", but it follows a
         quote closed in the same paragraph and a short speech tag that ends
-        with a comma, colon, semicolon or dash.
+        with a comma, colon, semicolon or dash. A known elision ("'cause",
+        "'im") after the tag, or no closing mark later in the paragraph,
+        leaves it an apostrophe.
         """
         if self.text[i] != "'" or self._open_marks or not self.quotes:
             return False
         last = self.quotes[-1]
         if last.close_mark is None or last.close_mark < lo:
             return False
-        if _word_after(self.text, i, len(self.text)).lower() in _CAPITALISED_ELISIONS:
+        word = _word_after(self.text, i, hi).lower()
+        if word in _CAPITALISED_ELISIONS or word in _DIALECT_ELISIONS:
             return False
         tag = self.text[last.end : i]
-        return len(tag) <= _MAX_SPEECH_TAG and bool(_TAG_END.search(tag))
+        if len(tag) > _MAX_SPEECH_TAG or not _TAG_END.search(tag):
+            return False
+        return _closing_mark_follows(self.text, i + 1, hi)
 
     def _reopens(self, paragraph: Paragraph) -> bool:
         if paragraph.heading:
@@ -236,6 +247,17 @@ class _QuoteScanner:
         content = self.text[start:end]
         if any(char.isalnum() for char in content):
             self.quotes.append(Quote(start, end, open_marks, close_mark))
+
+
+def _closing_mark_follows(text: str, start: int, hi: int) -> bool:
+    """Return True when a straight mark after a word ends a quote in ``[start, hi)``."""
+    position = text.find("'", start, hi)
+    while position >= 0:
+        after = text[position + 1] if position + 1 < hi else " "
+        if not text[position - 1].isspace() and not after.isalpha():
+            return True
+        position = text.find("'", position + 1, hi)
+    return False
 
 
 def _is_apostrophe(text: str, i: int, lo: int, hi: int) -> bool:

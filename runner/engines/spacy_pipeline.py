@@ -4,8 +4,9 @@ Five changes to the stock ``en_core_web_sm`` 3.8 pipeline:
 
 - Tokenizer infixes split dashes and curly double quotes out of words, because
   the stock rules leave ``you”—she`` and ``door—“hiding`` as single tokens,
-  a hyphen before a capital no longer splits a word (``Jean-Luc``), and a
-  suffix rule splits punctuation off an emoji that ends in a modifier.
+  a capitalised hyphenated name (``Jean-Luc``) stays one token, and suffix
+  rules split punctuation off an emoji that ends in a modifier and footnote
+  markers off words.
 - A first component joins the pieces of an emoji sequence or a letter with
   combining marks that the tokenizer split (``runner.engines.grapheme_clusters``).
 - A component before the parser presets sentence starts around quotation marks
@@ -23,13 +24,13 @@ import re
 from collections.abc import Collection
 from typing import Any
 
-from spacy.lang.char_classes import ALPHA, ALPHA_LOWER, HYPHENS
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import compile_infix_regex, compile_suffix_regex
 from thinc.api import NumpyOps
 
 from runner.analysis.layout import Paragraph
+from runner.analysis.lexicon import NOT_NAMES
 from runner.analysis.quotes import find_quotes
 from runner.analysis.sentences import plan_sentence_starts
 from runner.engines.grapheme_clusters import COMPONENT as GRAPHEME_COMPONENT
@@ -109,32 +110,29 @@ def use_numpy_matmul(nlp: Language) -> None:
             node.ops = ops
 
 
-# spaCy's infix rule that splits a hyphen between letters, and the rule used
-# instead, which splits only before a lower-case letter ("well-known"). A
-# hyphenated name ("Jean-Luc", "McAllister-Smythe") then stays one token, as in
-# LitBank's tokens ("leaden-headed"), instead of becoming two names.
-_HYPHEN_INFIX = r"(?<=[{a}0-9])(?:{h})(?=[{a}])".format(a=ALPHA, h=HYPHENS)
-_LOWER_HYPHEN_INFIX = r"(?<=[{a}0-9])(?:{h})(?=[{lower}])".format(
-    a=ALPHA, h=HYPHENS, lower=ALPHA_LOWER
-)
-
-
 HYPHENATED_NAME_COMPONENT = "tag_hyphenated_names"
-# Capitalised parts joined by hyphens: "Jean-Luc", "McAllister-Smythe".
 _RETAGGED = frozenset({"NOUN", "VERB", "X"})
-_HYPHENATED_NAME = re.compile(r"^[A-Z][A-Za-z'’]*[a-z](?:-[A-Z][A-Za-z'’]*[a-z])+$")
+# Capitalised parts joined by hyphens: "Jean-Luc", "McAllister-Smythe". The
+# tokenizer keeps such a word whole, as LitBank's tokens do, instead of making
+# two names of it. A first part that is no name word ("Yes-Mary", "Good-Night")
+# marks a hyphen used as a dash, which still splits.
+_NAME_PART = r"[A-Z][A-Za-z'’]*[a-z]"
+_HYPHENATED_NAME = re.compile(
+    r"^(?!(?:{words})-)(?:{part})(?:-{part})+$".format(
+        words="|".join(sorted(re.escape(w.capitalize()) for w in NOT_NAMES)),
+        part=_NAME_PART,
+    )
+)
 
 
 def adapt_pipeline(nlp: Language) -> None:
     """Add the fiction tokenizer rules and the grapheme and sentence components."""
-    infixes = [
-        _LOWER_HYPHEN_INFIX if pattern == _HYPHEN_INFIX else pattern
-        for pattern in nlp.Defaults.infixes or ()
-    ] + list(_EXTRA_INFIXES)
+    infixes = list(nlp.Defaults.infixes or ()) + list(_EXTRA_INFIXES)
     suffixes = list(nlp.Defaults.suffixes or ()) + list(_EXTRA_SUFFIXES)
     tokenizer: Any = nlp.tokenizer
     tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     tokenizer.suffix_search = compile_suffix_regex(suffixes).search
+    tokenizer.token_match = _HYPHENATED_NAME.match
     if GRAPHEME_COMPONENT not in nlp.pipe_names:
         nlp.add_pipe(GRAPHEME_COMPONENT, first=True)
     if SENTENCE_COMPONENT not in nlp.pipe_names:
