@@ -244,6 +244,14 @@ def test_speech_tag_joins_quote_sentence(
     assert sentence.index(tag) > sentence.index('"', 1)
 
 
+def character_names(
+    engine: Engine, tmp_path: pathlib.Path, text: str, model: str
+) -> set[str]:
+    """Run ``text`` as a job; return every name form of every character."""
+    result, _messages, _stats = run_job(engine, tmp_path, text.encode(), model=model)
+    return {name for c in result["characters"] for name in c["names"]}
+
+
 @pytest.mark.parametrize("model", ["fast", "litbank"])
 def test_invisible_characters_join_names(
     engine: Engine, tmp_path: pathlib.Path, model: str
@@ -314,8 +322,7 @@ def test_weekdays_and_speech_verbs_not_names(
         '"Hello," Said Tom. Tom went home.\n\n'
         "On Monday Jane came to Barchester Cathedral. Jane sang there.\n"
     )
-    result, _messages, _stats = run_job(engine, tmp_path, text.encode(), model=model)
-    names = {name for c in result["characters"] for name in c["names"]}
+    names = character_names(engine, tmp_path, text, model)
     assert {"Tom", "Jane"} <= names
     assert not names & {"Said Tom", "Monday Jane", "Monday", "Barchester Cathedral"}
 
@@ -329,8 +336,7 @@ def test_weekday_alone_can_be_name(
         '"Master," said Friday. Friday ran to the boat, and I followed him. '
         "Friday was glad.\n"
     )
-    result, _messages, _stats = run_job(engine, tmp_path, text.encode(), model=model)
-    names = {name for c in result["characters"] for name in c["names"]}
+    names = character_names(engine, tmp_path, text, model)
     assert "Friday" in names
 
 
