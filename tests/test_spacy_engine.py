@@ -331,7 +331,8 @@ def test_weekdays_and_speech_verbs_not_names(
 def test_weekday_alone_can_be_name(
     engine: Engine, tmp_path: pathlib.Path, model: str
 ) -> None:
-    # Robinson Crusoe's man Friday; weekdays only never open a longer name.
+    # Robinson Crusoe's man Friday: a weekday may be a name on its own, but it
+    # never opens a longer name.
     text = (
         '"Master," said Friday. Friday ran to the boat, and I followed him. '
         "Friday was glad.\n"

@@ -124,7 +124,10 @@ def test_windows_carry_gold_labels(tokenizer) -> None:
     [
         ({}, "failed to read tagger config"),
         ({"tagger.json": "[1, 2]"}, "not a JSON object"),
-        ({"tagger.json": '{"base_sha256": "0"}'}, "lacks frozen_layers, max_subwords"),
+        (
+            {"tagger.json": '{"base_sha256": "0"}'},
+            "is missing frozen_layers, max_subwords",
+        ),
     ],
 )
 def test_broken_delta_folder_named(tmp_path: Path, files: dict, message: str) -> None:

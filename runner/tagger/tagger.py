@@ -32,7 +32,8 @@ CONFIG_FILE = "tagger.json"
 BASE_WEIGHTS_FILE = "model.safetensors"
 
 
-# Names the base encoder folder or hub name, over what a delta records.
+# Environment variable with the base encoder (a folder or hub name). It
+# overrides the base that a delta records.
 BASE_ENV = "BOOKNLP_JOBS_TAGGER_BASE"
 
 
@@ -127,7 +128,8 @@ def read_config(weights_dir: Path) -> dict:
         raise ValueError(f"tagger config {path} is not a JSON object; {hint}")
     missing = [key for key in REQUIRED_CONFIG_KEYS if key not in config]
     if missing:
-        raise ValueError(f"tagger config {path} lacks {', '.join(missing)}; {hint}")
+        listed = ", ".join(missing)
+        raise ValueError(f"tagger config {path} is missing {listed}; {hint}")
     return config
 
 
