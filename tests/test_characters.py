@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from runner.analysis.characters import (
     PersonName,
     cluster_names,
@@ -187,8 +189,9 @@ def test_name_vote_spreads_name_parts() -> None:
     assert [(m.start, m.category) for m in mentions] == [(0, PER), (5, PER), (9, PER)]
 
 
-def test_name_vote_place_word_facility() -> None:
-    mentions = resolve_names([candidate(0, "Fenwick Lane", PER)])
+@pytest.mark.parametrize("name", ["Fenwick Lane", "Hunsford Parsonage"])
+def test_name_vote_place_word_facility(name: str) -> None:
+    mentions = resolve_names([candidate(0, name, PER)])
     assert [m.category for m in mentions] == ["FAC"]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from runner.engine import Engine
+from runner.analysis.speakers import is_speech_verb_form
 from runner.engines.spacy_engine import create_engine
 from tests.test_spacy_engine import run_job
 
@@ -182,3 +183,76 @@ def test_pronoun_speaker_matches_entity(engine: Engine, tmp_path) -> None:
     answer = quote_starting(result, '"No, I am not,"')
     assert answer["speaker"] is not None
     assert answer["speaker"]["name"] == "Mary"
+
+
+# Written for this project: two speeches of "her mother" more than 400 tokens
+# apart (the reach of an unnamed speaker), and one by another girl's mother.
+_WALK = (
+    "Helen walked along the lane past the mill and the church, and she "
+    "counted the elms that stood by the wall of the old vicarage garden.\n\n"
+)
+RELATIVES = (
+    'Helen came down late to breakfast.\n\n"You will miss the coach," said her '
+    "mother.\n\n" + _WALK * 18 + "Helen sat down by the window.\n\n"
+    '"Put on your shawl," said her mother.\n\n'
+    "Lucy Grey came in from the garden.\n\n"
+    '"Lucy has lost her gloves," said Lucy\'s mother.\n'
+)
+
+
+def test_one_relation_is_one_character_across_the_book(
+    engine: Engine, tmp_path
+) -> None:
+    result = analyse(engine, tmp_path, RELATIVES)
+    first = quote_starting(result, '"You will miss')["speaker"]
+    second = quote_starting(result, '"Put on your shawl')["speaker"]
+    other = quote_starting(result, '"Lucy has lost')["speaker"]
+    assert None not in (first, second, other)
+    assert first["character_id"] == second["character_id"]
+    assert other["character_id"] != first["character_id"]
+    mothers = [c for c in result["characters"] if c["name"] == "her mother"]
+    assert len(mothers) == 1, [c["name"] for c in result["characters"]]
+
+
+# Written for this project: speech verbs that open the clause before a quote,
+# which spaCy's parser reads as part of a name or leaves without a subject.
+INVERTED_TAGS = """\
+Alice looked at the Hatter for a long time.
+
+Said Alice, "I never saw such a tea-party."
+
+The Hatter opened his eyes very wide.
+
+Quoth the old sailor, "We sail at dawn."
+"""
+
+
+def test_speech_verb_before_quote_names_speaker(engine: Engine, tmp_path) -> None:
+    result = analyse(engine, tmp_path, INVERTED_TAGS)
+    alice = quote_starting(result, '"I never saw')["speaker"]
+    assert alice is not None
+    assert alice["name"] == "Alice"
+    sailor = quote_starting(result, '"We sail')["speaker"]
+    assert sailor is not None
+    assert "sailor" in sailor["name"]
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("Said", True),
+        ("cried", True),
+        ("Replied", True),
+        ("asks", True),
+        ("whispers", True),
+        ("begged", True),
+        ("nodded", True),
+        ("Quoth", True),
+        ("Fred", False),
+        ("Agnes", False),
+        ("sailed", False),
+        ("Miles", False),
+    ],
+)
+def test_speech_verb_forms(word: str, expected: bool) -> None:
+    assert is_speech_verb_form(word) is expected

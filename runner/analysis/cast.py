@@ -18,7 +18,9 @@ The steps, each in its own module:
    a noun phrase without a character, that noun phrase speaks. When it refers
    to nothing, it speaks for the most recent character of its gender. A speaking
    noun phrase with no name ("said her uncle") becomes a character of its own,
-   which other mentions of the same noun nearby join (``nominals``).
+   which other mentions of the same noun nearby join (``nominals``). A relation
+   one has only once ("her mother") is keyed by its possessor's character
+   instead, so that it is one character across the whole book.
 
 Noun phrases that restate a name ("Cecily Harlow was their only daughter") join
 that name's character from step 2 on (``nominals``).
@@ -53,7 +55,12 @@ from runner.analysis.entities import (
     Mention,
     without_format_characters,
 )
-from runner.analysis.lexicon import PRONOUN_GENDER, THEY, honorific_gender
+from runner.analysis.lexicon import (
+    ONE_PER_PERSON_NOUNS,
+    PRONOUN_GENDER,
+    THEY,
+    honorific_gender,
+)
 from runner.analysis.nominals import attach_unnamed, equate_nominals, nearest_anchor
 from runner.analysis.pronouns import (
     FIRST_PERSON_PRONOUNS,
@@ -162,6 +169,13 @@ class _CastBuilder:
         self.nominal_anchors: dict[str, list[tuple[int, int]]] = {}
         # {pronoun mention index: antecedent mention index}, from the second pass.
         self.links: dict[int, int] = {}
+        # {(possessor character, noun): character} for "her mother" and the like.
+        self.relatives: dict[tuple[int, str], int] = {}
+        self.person_at_head = {
+            mention.head: index
+            for index, mention in enumerate(mentions)
+            if mention.category == PER and mention.kind in (PROP, PRON)
+        }
 
     def build(self) -> Cast:
         first_links = link_pronouns(self.mentions, self.tokens, lambda m: m.gender)
@@ -172,6 +186,7 @@ class _CastBuilder:
         self._recount_votes(links)
         speakers = self._attribute()
         self._fill_alternating_turns(speakers)
+        self._attach_relatives()
         attach_unnamed(self.mentions)
         self._assign_pronouns(links)
         self._recount_votes(links)
@@ -298,7 +313,9 @@ class _CastBuilder:
                 anchors = self.nominal_anchors.setdefault(mention.key, [])
                 anchors.append((mention.start, mention.character))
         speakers = []
-        for attribution in attribute_speakers(self.quotes, self.mentions, self.tokens):
+        word = self._word_at
+        found = attribute_speakers(self.quotes, self.mentions, self.tokens, word)
+        for attribution in found:
             if attribution.mention is None:
                 speakers.append(Speaker(None, None))
                 continue
@@ -410,15 +427,50 @@ class _CastBuilder:
             mention.character = self._recent_character(mention)
             return mention.character
         if mention.character is None and mention.kind == NOM:
+            relation = self._relation(mention)
             anchors = self.nominal_anchors.setdefault(mention.key, [])
-            found = nearest_anchor(anchors, mention.start)
+            if relation is not None:
+                found = self.relatives.get(relation)
+            else:
+                found = nearest_anchor(anchors, mention.start)
             if found is None:
                 found = self._new_character()
                 if mention.gender is not None:
                     self.characters[found].votes[mention.gender] += 1
             mention.character = found
             bisect.insort(anchors, (mention.start, found))
+            if relation is not None:
+                self.relatives[relation] = found
         return mention.character
+
+    def _relation(self, mention: Mention) -> tuple[int, str] | None:
+        """Return (possessor character, noun) for "her mother", "Jane's husband".
+
+        Only nouns of ``ONE_PER_PERSON_NOUNS`` with a possessor that has a
+        character count; any other noun phrase gives None.
+        """
+        if mention.category != PER or mention.key not in ONE_PER_PERSON_NOUNS:
+            return None
+        for child in self.tokens.children(mention.head):
+            if self.tokens.dep_of(child) != "poss":
+                continue
+            possessor = self.person_at_head.get(child)
+            if possessor is None:
+                return None
+            character = self.mentions[possessor].character
+            return None if character is None else (character, mention.key)
+        return None
+
+    def _attach_relatives(self) -> None:
+        """Give "her mother" the character of a speaking "her mother" anywhere."""
+        if not self.relatives:
+            return
+        for mention in self.mentions:
+            if mention.kind != NOM or mention.character is not None:
+                continue
+            relation = self._relation(mention)
+            if relation is not None:
+                mention.character = self.relatives.get(relation)
 
     def _recent_character(self, pronoun: Mention) -> int | None:
         """Return the most recent character of the pronoun's gender in narration.
@@ -469,7 +521,8 @@ class _CastBuilder:
             character.character_id = rank
             character.names, nominal = self._names_of(character)
             if character.narrator:
-                character.names = Counter(self._mention_text(i) for i in character.mentions)
+                texts = (self._mention_text(i) for i in character.mentions)
+                character.names = Counter(texts)
                 character.name = NARRATOR_NAME
             else:
                 character.name = _choose_name(character.names, nominal)
@@ -483,6 +536,9 @@ class _CastBuilder:
             for s in speakers
         ]
         return Cast(kept, renamed)
+
+    def _word_at(self, token: int) -> str:
+        return self.text[self.tokens.start[token] : self.tokens.end[token]]
 
     def _mention_text(self, index: int) -> str:
         """Return the mention as the book writes it, with its spaces collapsed.

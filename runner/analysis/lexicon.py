@@ -92,6 +92,13 @@ PERSON_NOUNS: dict[str, str | None] = {
     **{noun: SHE for noun in _FEMALE_PERSON_NOUNS.split()},
 }
 
+# Relations a person has only one of at a time. With the same possessor, "her
+# mother" is one character however far apart its mentions lie. A woman may
+# have several sisters, so "her sister" joins only the nearest one.
+ONE_PER_PERSON_NOUNS = _words(
+    "father grandfather grandmother guardian husband mama mamma mother papa wife"
+)
+
 # Verb lemmas of speech tags ("said Tunde", "Adaeze replied"). A capitalised word
 # that is the subject of one of these is taken for a person even when the NER
 # model missed it.
@@ -111,8 +118,8 @@ PLACE_WORDS = _words(
     """
     abbey avenue bridge castle cathedral chapel church college common cottage court
     crescent farm garden gardens gate grange green hall heath hill hospital hotel
-    house inn lane lodge manor moor park place priory quay road row school square
-    station street terrace tower wharf wood
+    house inn lane lodge manor moor park parsonage place priory quay rectory road
+    row school square station street terrace tower vicarage wharf wood
     """
 )
 

@@ -8,7 +8,9 @@ The rules, tried in this order for each quote:
    verb (``Tunde offered``, ``she called``).
 2. ``before``: the subject of the nearest clause before the quote in the same
    paragraph, back to the previous quote (``Her sister Ingrid laughed. "He
-   says..."``, ``Tunde said, "..."``).
+   says..."``, ``Tunde said, "..."``), or the person right after a speech verb
+   that opens the clause (``Said Alice, "..."``, ``Quoth he, "..."``), which the
+   parser often reads as a name.
 3. ``continuation``: the speaker of the previous quote in the same paragraph.
 4. ``beat``: an action beat, a subject and verb that open the next sentence
    (``"Then who?" Mr. Okafor looked at his daughter.``). It ranks last because
@@ -23,10 +25,10 @@ mention; the caller turns it into a character.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from runner.analysis.entities import NOM, PER, PRON, PROP, Mention
-from runner.analysis.lexicon import NOMINATIVE_PRONOUNS
+from runner.analysis.lexicon import NOMINATIVE_PRONOUNS, SPEECH_VERBS
 from runner.analysis.token_table import TokenTable
 
 # How far from the quote a speech tag may start or end, in tokens.
@@ -38,6 +40,13 @@ _KIND_RANK = {PROP: 0, NOM: 1, PRON: 2}
 # Pronouns that can name a speaker ("he said", "said I"); possessive and object
 # pronouns ("said her uncle") cannot.
 _SPEAKING_PRONOUNS = NOMINATIVE_PRONOUNS | {"i"}
+# Past and present forms of speech verbs that the suffix rules in
+# ``is_speech_verb_form`` do not reach.
+_IRREGULAR_SPEECH_FORMS = frozenset(
+    {"said", "says", "saith", "quoth", "told", "tells", "began", "thought"}
+)
+# Tokens between an inverted speech verb and its speaker ("Said the old man").
+_MAX_INVERTED_GAP = 4
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -58,10 +67,26 @@ class Attribution:
     rule: str | None
 
 
+def is_speech_verb_form(word: str) -> bool:
+    """Return True for a past or present form of a speech verb ("cried", "asks")."""
+    word = word.lower()
+    if word in _IRREGULAR_SPEECH_FORMS:
+        return True
+    stems = []
+    if word.endswith("ied"):
+        stems.append(word[:-3] + "y")
+    if word.endswith("ed"):
+        stems += [word[:-2], word[:-1], word[:-3]]  # "asked", "replied", "begged"
+    if word.endswith("s"):
+        stems += [word[:-1], word[:-2]]  # "asks", "whispers", "pushes"
+    return any(stem in SPEECH_VERBS for stem in stems)
+
+
 def attribute_speakers(
     quotes: Sequence[QuoteTokens],
     mentions: Sequence[Mention],
     tokens: TokenTable,
+    word: Callable[[int], str],
 ) -> list[Attribution]:
     """Return one ``Attribution`` per quote, in the order of ``quotes``.
 
@@ -69,8 +94,9 @@ def attribute_speakers(
         quotes: the quotes in text order.
         mentions: all mentions sorted by start token, with ``in_quote`` set.
         tokens: the document's token table.
+        word: returns the text of a token id.
     """
-    finder = _SpeakerFinder(quotes, mentions, tokens)
+    finder = _SpeakerFinder(quotes, mentions, tokens, word)
     return [finder.attribute(index) for index in range(len(quotes))]
 
 
@@ -80,10 +106,12 @@ class _SpeakerFinder:
         quotes: Sequence[QuoteTokens],
         mentions: Sequence[Mention],
         tokens: TokenTable,
+        word: Callable[[int], str],
     ) -> None:
         self.quotes = quotes
         self.mentions = mentions
         self.tokens = tokens
+        self.word = word
         self.by_head: dict[int, list[int]] = {}
         for index, mention in enumerate(mentions):
             if mention.category == PER and not mention.in_quote:
@@ -158,6 +186,28 @@ class _SpeakerFinder:
                     found = self._best_in_subtree(subject)
                     if found is not None:
                         return found
+        return self._inverted_before(region)
+
+    def _inverted_before(self, region: range) -> int | None:
+        """Return the speaker of a tag such as "Said Alice," right before a quote.
+
+        The speech verb must open its sentence or follow "then" or "and", and the
+        speaker must follow it within ``_MAX_INVERTED_GAP`` tokens.
+        """
+        for verb in reversed(region):
+            if not is_speech_verb_form(self.word(verb)):
+                continue
+            sentence_start = self.tokens.sentence_first[self.tokens.sentence[verb]]
+            before = self.word(verb - 1).lower() if verb > sentence_start else ""
+            if verb > sentence_start and before not in ("then", "and"):
+                continue
+            stop = min(verb + 1 + _MAX_INVERTED_GAP, region.stop)
+            for token in range(verb + 1, stop):
+                for index in self.by_head.get(token, ()):
+                    mention = self.mentions[index]
+                    if mention.kind != PRON or mention.key in _SPEAKING_PRONOUNS:
+                        return self._prefer_name(index)
+            return None
         return None
 
     def _continuation(self, index: int) -> int | None:
