@@ -39,6 +39,21 @@ def test_curly_quotes_pair_up() -> None:
     assert quote_texts(text) == ["“You’re early,”", "“Am I?”"]
 
 
+def test_guillemets_pair_up_both_ways() -> None:
+    french = "«I shall not go,» said Anna. « Not tonight. »"
+    assert quote_texts(french) == ["«I shall not go,»", "« Not tonight. »"]
+    german = "»Then stay,« answered the old man. »We shall see.«"
+    assert quote_texts(german) == ["»Then stay,«", "»We shall see.«"]
+    # Nested single marks stay inside, as with curly marks.
+    assert quote_texts("«He said ‘no’ twice.»") == ["«He said ‘no’ twice.»"]
+
+
+def test_low_opening_mark_pairs_with_high_closing() -> None:
+    text = "„Come along“, said Fritz. „It will be fun.“ He left."
+    assert quote_texts(text) == ["„Come along“", "„It will be fun.“"]
+    assert choose_style("„Ja“, sagte er. ‚Nein‘") == DOUBLE
+
+
 def test_unclosed_quote_ends_at_line() -> None:
     text = '"Not yet," said her uncle. "The wind turned at noon.\nPetra went down.'
     assert quote_texts(text) == ['"Not yet,"', '"The wind turned at noon.']

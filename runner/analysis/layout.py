@@ -51,7 +51,7 @@ _BARE_NUMBER_HEADING = re.compile(r"^(?:[IVXLCDM]+|\d{1,3})\.?$")
 _TITLE_SMALL_WORDS = frozenset(
     {"a", "an", "the", "of", "and", "in", "on", "at", "to", "for", "by", "with", "or"}
 )
-_QUOTE_CHARS = frozenset('"“”‘’«»')
+_QUOTE_CHARS = frozenset('"“”„‘’«»')
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,17 +1,20 @@
 """Find quoted speech from its quotation marks, paragraph by paragraph.
 
-The document's primary style is double (``"`` and ``“ ”``) unless unambiguous
-opening single marks (``‘`` and a straight ``'`` before a capital) outnumber the
-opening double marks, as in British editions. Marks of the other style are nested
-quotes and stay inside the quote that contains them.
+The document's primary style is double (``"``, ``“ ”``, and the ``„ « »`` of
+German and French typesetting) unless unambiguous opening single marks (``‘``
+and a straight ``'`` before a capital) outnumber the opening double marks, as in
+British editions. Marks of the other style are nested quotes and stay inside the
+quote that contains them.
 
 Rules, in the order a reader would apply them:
 
 - Curly marks carry their direction, unless their neighbours show that they were
-  typed the wrong way round. A straight mark gets its direction from its
-  neighbours (after a space or dash it opens, before a space or punctuation it
-  closes) or, when both sides are letters or both are spaces, from whether a
-  quote is open.
+  typed the wrong way round. ``„`` always opens; German closes it with ``“``,
+  which its neighbours then show to be closing. A straight mark, and a
+  guillemet (``«Oui»`` in French, ``»Ja«`` in German), gets its direction from
+  its neighbours (after a space or dash it opens, before a space or punctuation
+  it closes) or, when both sides are letters or both are spaces (``« Oui »``),
+  from whether a quote is open.
 - An apostrophe never opens or closes a quote: a mark between letters
   (``it’s``), before a lower-case elision (``’twas``), or after a letter and before
   a lower-case word (``girls’ path``, ``goin’ to``). This test matters only in
@@ -41,11 +44,11 @@ SINGLE = "single"
 _OPEN = "open"
 _CLOSE = "close"
 
-_DOUBLE_MARKS = re.compile('["“”]')
+_DOUBLE_MARKS = re.compile('["“”„«»]')
 _SINGLE_MARKS = re.compile("['‘’]")
 # Characters after which a straight mark opens, and before which it closes.
-_OPENS_AFTER = frozenset('([{—–-"“‘')
-_CLOSES_BEFORE = frozenset('.,;:!?)]}—–-…"”’')
+_OPENS_AFTER = frozenset('([{—–-"“‘„«»')
+_CLOSES_BEFORE = frozenset('.,;:!?)]}—–-…"”’«»')
 _SENTENCE_FINAL = frozenset(".!?…")
 # The speech tag between the parts of an interrupted quote ("replied
 # Charlotte, ", "said my aunt, as she threaded her needle,\n") ends like this.
@@ -89,7 +92,7 @@ def choose_style(text: str, start: int = 0, end: int | None = None) -> str:
     double_votes = 0
     for match in _DOUBLE_MARKS.finditer(text, start, end):
         i = match.start()
-        if text[i] == "“" or (text[i] == '"' and _context(text, i, start, end)[0]):
+        if text[i] in "“„" or (text[i] in '"«»' and _context(text, i, start, end)[0]):
             double_votes += 1
     single_votes = 0
     for match in _SINGLE_MARKS.finditer(text, start, end):
@@ -193,6 +196,8 @@ class _QuoteScanner:
         char = self.text[i]
         opens, closes = _context(self.text, i, lo, hi)
         is_open = bool(self._open_marks)
+        if char == "„":
+            return _OPEN
         if char in "“‘":
             # A curly opening mark where only a closing one fits was typed wrongly.
             return _CLOSE if is_open and closes and not opens else _OPEN

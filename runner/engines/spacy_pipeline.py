@@ -51,7 +51,7 @@ QUOTE_MARKS_KEY = "quote_marks"
 _EXTRA_INFIXES = (
     r"[—–]",  # em and en dashes, which fiction sets without spaces
     r"--+",  # typewriter dashes
-    r"[“”]",  # curly double quotes are never part of a word
+    r"[“”„«»]",  # curly double quotes and guillemets are never part of a word
     r"(?<=[—–-])[‘’\"']",  # a quote mark after a dash ...
     r"[‘’\"'](?=[—–])",  # ... or before one
     r"(?<=[,;:!?])[‘\"]",  # an opening mark glued to punctuation: said,‘Mind
