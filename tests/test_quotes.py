@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from runner.analysis.layout import Paragraph, normalize_text, split_paragraphs
 from runner.analysis.quotes import DOUBLE, SINGLE, choose_style, find_quotes
 from runner.analysis.sentences import plan_sentence_starts
@@ -52,6 +54,37 @@ def test_low_opening_mark_pairs_with_high_closing() -> None:
     text = "„Come along“, said Fritz. „It will be fun.“ He left."
     assert quote_texts(text) == ["„Come along“", "„It will be fun.“"]
     assert choose_style("„Ja“, sagte er. ‚Nein‘") == DOUBLE
+    # After a dash, “ still closes: it never opens in this family.
+    broken = "„I do not know–“ He broke off and went out. It rained."
+    assert quote_texts(broken) == ["„I do not know–“"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"Click File » Save and close it," said Tom.',
+        '"She said «non» twice and left," Tom explained.',
+        "“The sign said »Entrance« in red,” Tom explained.",
+    ],
+)
+def test_guillemets_inside_english_quotes_stay_text(text: str) -> None:
+    assert quote_texts(text) == [text[: text.index(",") + 2].rstrip()]
+
+
+def test_arrows_and_bullets_are_no_quotes() -> None:
+    assert quote_texts("Tom opened Settings » Privacy » Cookies and frowned.") == []
+    bullets = 'Tom wrote:\n\n» eggs\n\n» milk and bread.\n\n"Got it," said Mary.'
+    assert quote_texts(bullets) == ['"Got it,"']
+
+
+def test_french_quotes_nest_english_marks_and_span_paragraphs() -> None:
+    nested = "« He told me “no” last night », said Marie."
+    assert quote_texts(nested) == ["« He told me “no” last night »"]
+    speech = "« I came yesterday, » said Paul. « And more.\n\n« I will come. »"
+    assert quote_texts(speech) == [
+        "« I came yesterday, »",
+        "« And more.\n\n« I will come. »",
+    ]
 
 
 def test_unclosed_quote_ends_at_line() -> None:

@@ -1,20 +1,25 @@
 """Find quoted speech from its quotation marks, paragraph by paragraph.
 
-The document's primary style is double (``"``, ``“ ”``, and the ``„ « »`` of
-German and French typesetting) unless unambiguous opening single marks (``‘``
-and a straight ``'`` before a capital) outnumber the opening double marks, as in
-British editions. Marks of the other style are nested quotes and stay inside the
-quote that contains them.
+The document's primary style is double unless unambiguous opening single marks
+(``‘`` and a straight ``'`` before a capital) outnumber the opening double marks,
+as in British editions. Marks of the other style are nested quotes and stay
+inside the quote that contains them.
+
+Double marks come in three families, and a document uses the one it has most
+of, so that the others stay ordinary characters: English ``"`` and ``“ ”``,
+guillemets (``«Oui»`` or ``« Oui »`` in French, ``»Ja«`` in German, told apart
+by which mark opens words), and the German ``„Ja“``. An arrow such as "File »
+Save" is no guillemet quote: that family needs both of its marks in similar
+numbers.
 
 Rules, in the order a reader would apply them:
 
-- Curly marks carry their direction, unless their neighbours show that they were
-  typed the wrong way round. ``„`` always opens; German closes it with ``“``,
-  which its neighbours then show to be closing. A straight mark, and a
-  guillemet (``«Oui»`` in French, ``»Ja«`` in German), gets its direction from
+- Curly marks and guillemets carry their direction, unless their neighbours
+  show that they were typed the wrong way round. In the German family ``„``
+  always opens and ``“`` always closes. A straight mark gets its direction from
   its neighbours (after a space or dash it opens, before a space or punctuation
-  it closes) or, when both sides are letters or both are spaces (``« Oui »``),
-  from whether a quote is open.
+  it closes) or, when both sides are letters or both are spaces, from whether a
+  quote is open.
 - An apostrophe never opens or closes a quote: a mark between letters
   (``it’s``), before a lower-case elision (``’twas``), or after a letter and before
   a lower-case word (``girls’ path``, ``goin’ to``). This test matters only in
@@ -45,10 +50,22 @@ _OPEN = "open"
 _CLOSE = "close"
 
 _DOUBLE_MARKS = re.compile('["“”„«»]')
+# The double-mark families (see the module docstring), each with its marks.
+ENGLISH = "english"
+GUILLEMETS = "guillemets"
+LOW_HIGH = "low-high"
+_FAMILY_MARKS = {
+    ENGLISH: re.compile('["“”]'),
+    GUILLEMETS: re.compile("[«»]"),
+    LOW_HIGH: re.compile("[„“”]"),
+}
+# Guillemets form the family only when the rarer of « and » is at least this
+# share of the commoner one: quotes use both, arrows and bullets only one.
+_GUILLEMET_BALANCE = 0.5
 _SINGLE_MARKS = re.compile("['‘’]")
 # Characters after which a straight mark opens, and before which it closes.
-_OPENS_AFTER = frozenset('([{—–-"“‘„«»')
-_CLOSES_BEFORE = frozenset('.,;:!?)]}—–-…"”’«»')
+_OPENS_AFTER = frozenset('([{—–-"“‘')
+_CLOSES_BEFORE = frozenset('.,;:!?)]}—–-…"”’')
 _SENTENCE_FINAL = frozenset(".!?…")
 # The speech tag between the parts of an interrupted quote ("replied
 # Charlotte, ", "said my aunt, as she threaded her needle,\n") ends like this.
@@ -106,6 +123,50 @@ def choose_style(text: str, start: int = 0, end: int | None = None) -> str:
     return style
 
 
+def choose_family(text: str, start: int = 0, end: int | None = None) -> str:
+    """Return the double-mark family with the most opening marks in the range.
+
+    A tie goes to the family whose first mark comes first, because an outer
+    quote opens before the marks nested in it. A text without quotation marks
+    gives ``ENGLISH``.
+    """
+    end = len(text) if end is None else end
+    low = text.count("„", start, end)
+    # German closes „ with “, so only the “ beyond those open English quotes.
+    english = max(text.count("“", start, end) - low, 0) + sum(
+        1
+        for match in re.finditer('"', text[start:end])
+        if _context(text, start + match.start(), start, end)[0]
+    )
+    left, right = text.count("«", start, end), text.count("»", start, end)
+    balanced = min(left, right) >= _GUILLEMET_BALANCE * max(left, right)
+    votes = {
+        ENGLISH: english,
+        GUILLEMETS: max(left, right) if balanced else 0,
+        LOW_HIGH: low,
+    }
+
+    def first_mark(family: str) -> int:
+        match = _FAMILY_MARKS[family].search(text, start, end)
+        return match.start() if match else end
+
+    if not any(votes.values()):
+        return ENGLISH
+    return min(votes, key=lambda family: (-votes[family], first_mark(family)))
+
+
+def _guillemet_opener(text: str, start: int, end: int) -> str:
+    """Return "«" (French) or "»" (German): the mark more often before a word."""
+    votes = {"«": 0, "»": 0}
+    for match in re.finditer("[«»]", text[start:end]):
+        i = start + match.start()
+        before = text[i - 1] if i > start else " "
+        after = text[i + 1 : i + 3].lstrip(" \u00a0\u202f")[:1]
+        if before.isspace() and after.isalnum():
+            votes[text[i]] += 1
+    return "«" if votes["«"] >= votes["»"] else "»"
+
+
 def _straight_single_opens(text: str, i: int, end: int) -> bool:
     before = text[i - 1] if i > 0 else " "
     if not (before.isspace() or before in _OPENS_AFTER):
@@ -141,9 +202,12 @@ def find_quotes(
     """
     if not paragraphs:
         return []
+    start, end = paragraphs[0].start, paragraphs[-1].end
     if style is None:
-        style = choose_style(text, paragraphs[0].start, paragraphs[-1].end)
-    scanner = _QuoteScanner(text, style)
+        style = choose_style(text, start, end)
+    family = choose_family(text, start, end)
+    opener = _guillemet_opener(text, start, end) if family == GUILLEMETS else ""
+    scanner = _QuoteScanner(text, style, family, opener)
     for index, paragraph in enumerate(paragraphs):
         following = paragraphs[index + 1] if index + 1 < len(paragraphs) else None
         scanner.scan_paragraph(paragraph, following)
@@ -153,10 +217,15 @@ def find_quotes(
 class _QuoteScanner:
     """The state machine behind ``find_quotes``: one open quote at a time."""
 
-    def __init__(self, text: str, style: str) -> None:
+    def __init__(self, text: str, style: str, family: str, opener: str) -> None:
         self.text = text
         self.style = style
-        self.marks = _DOUBLE_MARKS if style == DOUBLE else _SINGLE_MARKS
+        self.marks = _FAMILY_MARKS[family] if style == DOUBLE else _SINGLE_MARKS
+        self.family = family
+        # Marks that carry their direction; guillemets in the document's order.
+        closer = {"«": "»", "»": "«"}.get(opener, "")
+        self.curly_open = "“‘" + opener
+        self.curly_close = "”’" + closer
         self.quotes: list[Quote] = []
         self._open_marks: list[int] = []
         self._continuing = False
@@ -196,12 +265,12 @@ class _QuoteScanner:
         char = self.text[i]
         opens, closes = _context(self.text, i, lo, hi)
         is_open = bool(self._open_marks)
-        if char == "„":
-            return _OPEN
-        if char in "“‘":
+        if self.family == LOW_HIGH and self.style == DOUBLE:
+            return _OPEN if char == "„" else _CLOSE
+        if char in self.curly_open:
             # A curly opening mark where only a closing one fits was typed wrongly.
             return _CLOSE if is_open and closes and not opens else _OPEN
-        if char in "”’":
+        if char in self.curly_close:
             return _OPEN if not is_open and opens and not closes else _CLOSE
         if opens and not closes:
             return _OPEN
