@@ -14,6 +14,7 @@ from runner.analysis.characters import (
     parse_name,
     retype_located_names,
     retype_place_names,
+    silent_article_names,
     retype_titled_names,
 )
 from runner.analysis.entities import PER, PROP, Mention, NameCandidate, resolve_names
@@ -283,3 +284,18 @@ def test_titled_name_becomes_person() -> None:
     assert hill.category == PER
     assert cross.category == "FAC"
     assert lone.category == "FAC"
+
+
+def test_names_after_articles_that_never_speak() -> None:
+    # Moby-Dick: "the Pequod" sails and "the Hatter" (Alice) speaks; Ahab is a name.
+    words = "the Pequod sailed . the Hatter said . Ahab saw the Pequod".split()
+    mentions = [
+        Mention(1, 1, PER, PROP, 1, words=("Pequod",)),
+        Mention(5, 5, PER, PROP, 5, words=("Hatter",)),
+        Mention(8, 8, PER, PROP, 8, words=("Ahab",)),
+        Mention(10, 11, PER, PROP, 11, words=("the", "Pequod")),
+    ]
+    silent = silent_article_names(
+        mentions, word_of(words), lambda mention: mention.head == 5
+    )
+    assert silent == {("Pequod",)}

@@ -46,6 +46,8 @@ from runner.analysis.characters import (
     retype_located_names,
     retype_place_names,
     retype_titled_names,
+    silent_article_names,
+    without_articles,
 )
 from runner.analysis.entities import (
     NOM,
@@ -67,7 +69,10 @@ from runner.analysis.pronouns import (
     link_pronouns,
     narrator_mentions,
 )
-from runner.analysis.speakers import QuoteTokens, attribute_speakers
+from runner.analysis.speakers import (
+    QuoteTokens,
+    attribute_speakers,
+)
 from runner.analysis.token_table import TokenTable
 
 # A cluster's gender steers the second pronoun pass only when at least this many
@@ -76,6 +81,12 @@ MIN_GENDER_EVIDENCE = 2
 MIN_GENDER_SHARE = 0.7
 # How far back (in tokens) a speaking pronoun looks for a character of its gender.
 MAX_PRONOUN_SPEAKER_DISTANCE = 400
+# Verb forms that report speech, for telling a character from a ship or an
+# animal that the book names with an article ("said the Hatter").
+_SAYING_WORDS = frozenset(
+    "answered asked cried exclaimed muttered murmured quoth replied said says "
+    "shouted whispered".split()
+)
 # The name of the character made of first-person pronouns outside quotes.
 NARRATOR_NAME = "the narrator"
 
@@ -186,8 +197,8 @@ class _CastBuilder:
         self._recount_votes(links)
         speakers = self._attribute()
         self._fill_alternating_turns(speakers)
-        self._attach_relatives()
-        attach_unnamed(self.mentions)
+        kept_apart = self._attach_relatives()
+        attach_unnamed(self.mentions, kept_apart)
         self._assign_pronouns(links)
         self._recount_votes(links)
         return self._finish(speakers)
@@ -206,6 +217,12 @@ class _CastBuilder:
                     parsed.append((index, name))
         words = {part for _index, name in parsed for part in name.parts}
         parsed = [(i, name) for i, name in parsed if not _is_family_name(name, words)]
+        silent = silent_article_names(self.mentions, self._word_at, self._speaks)
+        parsed = [
+            (i, name)
+            for i, name in parsed
+            if without_articles(name.parts) not in silent
+        ]
         named = [index for index, _name in parsed]
         names = [name for _index, name in parsed]
         clusters = cluster_names(
@@ -219,6 +236,17 @@ class _CastBuilder:
             self.mentions[nominal].character = self.mentions[restated].character
         self._add_narrator()
         self._recount_votes(links)
+
+    def _speaks(self, mention: Mention) -> bool:
+        """Return True when the mention is the subject of "said" or the like.
+
+        Only verbs that report speech count: ships and whales also "return" and
+        "continue".
+        """
+        if self.tokens.dep_of(mention.head) not in ("nsubj", "nsubjpass"):
+            return False
+        verb = self._word_at(self.tokens.head[mention.head]).lower()
+        return verb in _SAYING_WORDS
 
     def _add_narrator(self) -> None:
         """Give all first-person pronouns outside quotes one new character.
@@ -461,16 +489,24 @@ class _CastBuilder:
             return None if character is None else (character, mention.key)
         return None
 
-    def _attach_relatives(self) -> None:
-        """Give "her mother" the character of a speaking "her mother" anywhere."""
-        if not self.relatives:
-            return
-        for mention in self.mentions:
+    def _attach_relatives(self) -> set[int]:
+        """Give "her mother" the character of a speaking "her mother" anywhere.
+
+        Returns the indices of relations whose possessor's relative never speaks:
+        they must not join the same noun nearby, which names another person's
+        relative.
+        """
+        kept_apart = set()
+        for index, mention in enumerate(self.mentions):
             if mention.kind != NOM or mention.character is not None:
                 continue
             relation = self._relation(mention)
-            if relation is not None:
-                mention.character = self.relatives.get(relation)
+            if relation is None:
+                continue
+            mention.character = self.relatives.get(relation)
+            if mention.character is None:
+                kept_apart.add(index)
+        return kept_apart
 
     def _recent_character(self, pronoun: Mention) -> int | None:
         """Return the most recent character of the pronoun's gender in narration.
@@ -561,11 +597,25 @@ class _CastBuilder:
         if proper:
             return proper, False
         nominal = Counter(
-            self._mention_text(i).lower()
+            _lower_determiner(self._mention_text(i))
             for i in character.mentions
             if self.mentions[i].kind == NOM
         )
         return nominal, True
+
+
+# Words that open a noun phrase and are capitalised only at a sentence start.
+_DETERMINERS = frozenset(
+    "a an another her his its my our that the their these this those your".split()
+)
+
+
+def _lower_determiner(phrase: str) -> str:
+    """Return "the old man" for "The old man"; "Jane's father" stays as it is."""
+    first, _space, rest = phrase.partition(" ")
+    if first.lower() not in _DETERMINERS:
+        return phrase
+    return f"{first.lower()} {rest}" if rest else first.lower()
 
 
 def _is_family_name(name: PersonName, words: set[str]) -> bool:

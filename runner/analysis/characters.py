@@ -211,6 +211,53 @@ def retype_located_names(
     return retyped
 
 
+# A personal name takes no article, so a capitalised word that the book mostly
+# writes after one is a ship, an animal or a description: "the Pequod", "the
+# Sperm Whale", "an Englishman". Such names become characters only when they
+# speak ("said the Hatter").
+_ARTICLES = frozenset({"the", "a", "an"})
+ARTICLE_SHARE = 0.5
+
+
+def silent_article_names(
+    mentions: Sequence[Mention],
+    word_at: Callable[[int], str],
+    speaks: Callable[[Mention], bool],
+) -> set[tuple[str, ...]]:
+    """Return the PER names, without articles, that follow an article and never speak.
+
+    A name counts when at least ``ARTICLE_SHARE`` of its mentions start with or
+    follow "the", "a" or "an", and ``speaks`` is False for all of them. Names
+    with an honorific ("the Reverend Mr. Collins") never count.
+    """
+    tallies: dict[tuple[str, ...], Counter[str]] = {}
+    for mention in mentions:
+        if mention.kind != PROP or mention.category != PER:
+            continue
+        name = parse_name(mention.words)
+        if name is None or name.honorific is not None:
+            continue
+        parts = without_articles(name.parts)
+        if not parts:
+            continue
+        tally = tallies.setdefault(parts, Counter())
+        tally["all"] += 1
+        first, before = word_at(mention.start).lower(), word_at(mention.start - 1)
+        if first in _ARTICLES or before.lower() in _ARTICLES:
+            tally["article"] += 1
+        if speaks(mention):
+            tally["speaks"] += 1
+    return {
+        parts
+        for parts, tally in tallies.items()
+        if tally["article"] >= ARTICLE_SHARE * tally["all"] and not tally["speaks"]
+    }
+
+
+def without_articles(parts: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(part for part in parts if part.lower() not in _ARTICLES)
+
+
 def _given_and_surname(parts: tuple[str, ...]) -> tuple[str, str]:
     surname_parts = [part for part in parts[1:] if part.lower() not in NAME_PARTICLES]
     surname = surname_parts[-1] if surname_parts else parts[-1]

@@ -17,7 +17,7 @@ gender and the pronouns that refer to it count for that character.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 
 from runner.analysis.entities import NOM, PER, PROP, Mention
 from runner.analysis.token_table import TokenTable
@@ -103,11 +103,12 @@ def _share_across_appositions(
             equal[index] = equal[other]
 
 
-def attach_unnamed(mentions: Sequence[Mention]) -> None:
+def attach_unnamed(mentions: Sequence[Mention], kept_apart: Set[int]) -> None:
     """Give unnamed noun phrases the character of the same noun nearby.
 
     Only characters that already have a noun phrase of that noun (a speaker such
-    as "her uncle") take others, within ``MAX_NOMINAL_DISTANCE`` tokens.
+    as "her uncle") take others, within ``MAX_NOMINAL_DISTANCE`` tokens. The
+    mentions at the indices in ``kept_apart`` take none.
     """
     anchors: dict[str, list[tuple[int, int]]] = {}
     for mention in mentions:
@@ -117,8 +118,10 @@ def attach_unnamed(mentions: Sequence[Mention]) -> None:
             )
     for found in anchors.values():
         found.sort()
-    for mention in mentions:
+    for index, mention in enumerate(mentions):
         if mention.kind != NOM or mention.character is not None:
+            continue
+        if index in kept_apart:
             continue
         nearest = nearest_anchor(anchors.get(mention.key, []), mention.start)
         if nearest is not None:

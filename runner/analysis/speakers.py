@@ -42,11 +42,12 @@ _KIND_RANK = {PROP: 0, NOM: 1, PRON: 2}
 _SPEAKING_PRONOUNS = NOMINATIVE_PRONOUNS | {"i"}
 # Past and present forms of speech verbs that the suffix rules in
 # ``is_speech_verb_form`` do not reach.
-_IRREGULAR_SPEECH_FORMS = frozenset(
-    {"said", "says", "saith", "quoth", "told", "tells", "began", "thought"}
-)
-# Tokens between an inverted speech verb and its speaker ("Said the old man").
-_MAX_INVERTED_GAP = 4
+_IRREGULAR_SPEECH_FORMS = frozenset({"said", "says", "saith", "quoth"})
+# Verbs whose inverted form names the listener, not the speaker ("Then told
+# Tom the news", "Then asked Mary to leave").
+_LISTENER_FIRST = frozenset({"tell", "ask", "beg", "urge", "warn", "call"})
+# Tokens that may end an inverted tag before its quote ("Said Alice, ").
+_TAG_CLOSERS = frozenset({",", ":", "—", "–", "--"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -79,7 +80,7 @@ def is_speech_verb_form(word: str) -> bool:
         stems += [word[:-2], word[:-1], word[:-3]]  # "asked", "replied", "begged"
     if word.endswith("s"):
         stems += [word[:-1], word[:-2]]  # "asks", "whispers", "pushes"
-    return any(stem in SPEECH_VERBS for stem in stems)
+    return any(stem in SPEECH_VERBS and stem not in _LISTENER_FIRST for stem in stems)
 
 
 def attribute_speakers(
@@ -191,23 +192,29 @@ class _SpeakerFinder:
     def _inverted_before(self, region: range) -> int | None:
         """Return the speaker of a tag such as "Said Alice," right before a quote.
 
-        The speech verb must open its sentence or follow "then" or "and", and the
-        speaker must follow it within ``_MAX_INVERTED_GAP`` tokens.
+        The tag must be the whole clause before the quote. It starts with a
+        speech verb (not a noun such as "Shouts") that opens its sentence or
+        follows "then" or "and". The person comes right after the verb, and
+        only a comma, colon or dash follows the person.
         """
-        for verb in reversed(region):
+        last = region.stop - 1
+        while last > region.start and self.tokens.pos_of(last) == "SPACE":
+            last -= 1
+        if last - region.start < 2 or self.word(last) not in _TAG_CLOSERS:
+            return None
+        for index in self.by_head.get(last - 1, ()):
+            mention = self.mentions[index]
+            if mention.kind == PRON and mention.key not in _SPEAKING_PRONOUNS:
+                continue
+            verb = mention.start - 1
+            if verb < region.start or self.tokens.pos_of(verb) == "NOUN":
+                continue
             if not is_speech_verb_form(self.word(verb)):
                 continue
             sentence_start = self.tokens.sentence_first[self.tokens.sentence[verb]]
             before = self.word(verb - 1).lower() if verb > sentence_start else ""
-            if verb > sentence_start and before not in ("then", "and"):
-                continue
-            stop = min(verb + 1 + _MAX_INVERTED_GAP, region.stop)
-            for token in range(verb + 1, stop):
-                for index in self.by_head.get(token, ()):
-                    mention = self.mentions[index]
-                    if mention.kind != PRON or mention.key in _SPEAKING_PRONOUNS:
-                        return self._prefer_name(index)
-            return None
+            if verb == sentence_start or before in ("then", "and"):
+                return index
         return None
 
     def _continuation(self, index: int) -> int | None:
@@ -279,9 +286,15 @@ class _SpeakerFinder:
         return min(self._subtree(root))
 
     def _best_in_subtree(self, root: int) -> int | None:
-        """Return the best person mention whose head lies in ``root``'s subtree."""
+        """Return the best person mention whose head lies in ``root``'s subtree.
+
+        A possessor inside the subtree ("Jane" in "Jane's father") is not the
+        speaker, so it is skipped.
+        """
         best: int | None = None
         for token in self._subtree(root):
+            if token != root and self.tokens.dep_of(token) == "poss":
+                continue
             for index in self.by_head.get(token, ()):
                 mention = self.mentions[index]
                 if mention.kind == PRON and mention.key not in _SPEAKING_PRONOUNS:
