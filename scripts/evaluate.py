@@ -12,7 +12,6 @@ last line is JSON keyed by task (``entities``, ``events``) with ``precision``,
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from runner.tagger.metrics import (  # noqa: E402
     bootstrap_f1_interval,
     document_counts,
     score_documents,
+    score_report,
 )
 from runner.tagger.split import SPLIT_FILE, load_or_create_split  # noqa: E402
 
@@ -117,17 +117,6 @@ def write_predictions(out: Path, predicted: list[litbank.Document]) -> None:
         litbank.write_events(document, out / "events" / f"{document.doc_id}.tsv")
 
 
-def format_table(scores: dict[str, dict[str, float]]) -> str:
-    lines = [f"{'task':<10}{'precision':>10}{'recall':>10}{'f1':>10}"]
-    for task in TASKS:
-        row = scores[task]
-        lines.append(
-            f"{task:<10}{row['precision']:>10.2f}{row['recall']:>10.2f}"
-            f"{row['f1']:>10.2f}"
-        )
-    return "\n".join(lines)
-
-
 def check_predictions_folder(args: argparse.Namespace) -> None:
     """Reject a --predictions folder that would overwrite gold files; create it.
 
@@ -177,13 +166,8 @@ def evaluate(args: argparse.Namespace) -> None:
                 f"{task} F1 95% interval over resampled documents: "
                 f"{low:.1f} to {high:.1f}"
             )
-    rounded = {
-        task: {name: round(value, 2) for name, value in scores[task].items()}
-        for task in TASKS
-    }
     print(f"{len(gold)} documents, {sum(len(d.tokens) for d in gold)} tokens")
-    print(format_table(scores))
-    print(json.dumps(rounded))
+    print(score_report(scores, TASKS))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -33,7 +32,7 @@ from runner.engine import JobRequest, ProgressReporter  # noqa: E402
 from runner.engines.spacy_engine import STAGE_WEIGHTS, create_engine  # noqa: E402
 from runner.tagger import litbank_quotes  # noqa: E402
 from runner.tagger.litbank_quotes import QuoteDocument  # noqa: E402
-from runner.tagger.metrics import Counts  # noqa: E402
+from runner.tagger.metrics import Counts, score_report  # noqa: E402
 from runner.tagger.quote_metrics import (  # noqa: E402
     PredictedQuote,
     SpeakerCounts,
@@ -216,18 +215,7 @@ def evaluate(args: argparse.Namespace) -> None:
         f"{speakers.counts.gold} (not scored: {speakers.unresolved} whose speaker "
         f"names no single chain, {speakers.unmatched} with no overlapping quote)"
     )
-    print(f"{'task':<10}{'precision':>10}{'recall':>10}{'f1':>10}")
-    for task in TASKS:
-        row = scores[task]
-        print(
-            f"{task:<10}{row['precision']:>10.2f}{row['recall']:>10.2f}"
-            f"{row['f1']:>10.2f}"
-        )
-    rounded = {
-        task: {name: round(value, 2) for name, value in scores[task].items()}
-        for task in TASKS
-    }
-    print(json.dumps(rounded))
+    print(score_report(scores, TASKS))
 
 
 if __name__ == "__main__":

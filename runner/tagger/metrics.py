@@ -8,8 +8,9 @@ Each document's items form a set, so duplicates count once.
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
-from typing import Hashable, Iterable
+from typing import Hashable, Iterable, Sequence
 
 from runner.tagger.litbank import Document
 
@@ -36,6 +37,27 @@ class Counts:
         if precision + recall > 0:
             f1 = 2 * precision * recall / (precision + recall)
         return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def score_report(scores: dict[str, dict[str, float]], tasks: Sequence[str]) -> str:
+    """Return a table of precision, recall and F1 per task, then the same as JSON.
+
+    The JSON line is keyed by task, with the three figures as percentages
+    rounded to two decimals.
+    """
+    lines = [f"{'task':<10}{'precision':>10}{'recall':>10}{'f1':>10}"]
+    for task in tasks:
+        row = scores[task]
+        lines.append(
+            f"{task:<10}{row['precision']:>10.2f}{row['recall']:>10.2f}"
+            f"{row['f1']:>10.2f}"
+        )
+    rounded = {
+        task: {name: round(value, 2) for name, value in scores[task].items()}
+        for task in tasks
+    }
+    lines.append(json.dumps(rounded))
+    return "\n".join(lines)
 
 
 def _ratio(numerator: int, denominator: int) -> float:
