@@ -285,3 +285,21 @@ def test_speech_verb_before_quote_names_speaker(engine: Engine, tmp_path) -> Non
 )
 def test_speech_verb_forms(word: str, expected: bool) -> None:
     assert is_speech_verb_form(word) is expected
+
+
+# Written for this project: an untagged quote right after a paragraph of
+# narration, whose last sentence's subject speaks.
+AFTER_NARRATION = """\
+Ada and Tobias walked up the lane to the farm.
+
+Ada stopped at the gate and frowned.
+
+"The dog has gone again."
+"""
+
+
+def test_quote_after_narration_takes_its_subject(engine: Engine, tmp_path) -> None:
+    result = analyse(engine, tmp_path, AFTER_NARRATION)
+    speaker = quote_starting(result, '"The dog')["speaker"]
+    assert speaker is not None
+    assert speaker["name"] == "Ada"

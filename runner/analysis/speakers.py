@@ -13,8 +13,11 @@ The rules, tried in this order for each quote:
    parser often reads as a name.
 3. ``continuation``: the speaker of the previous quote in the same paragraph.
 4. ``beat``: an action beat, a subject and verb that open the next sentence
-   (``"Then who?" Mr. Okafor looked at his daughter.``). It ranks last because
-   such a sentence often turns to the listener.
+   (``"Then who?" Mr. Okafor looked at his daughter.``). It ranks below the
+   others because such a sentence often turns to the listener.
+5. ``preceding``: for a quote that opens its paragraph right after a paragraph
+   of narration, the subject of that paragraph's last sentence (``She pounced
+   at once.`` then ``"Tommy, you're stony!"``).
 
 Within a subject phrase a name is preferred to a noun phrase, and a noun phrase
 to a pronoun. Only mentions outside quotes can speak, and of the pronouns only
@@ -126,6 +129,7 @@ class _SpeakerFinder:
             (self._tag_before(index), "before"),
             (self._continuation(index), "continuation"),
             (after, "beat"),
+            (self._preceding_narration(index), "preceding"),
         ]
         result = Attribution(None, None)
         for found, rule in candidates:
@@ -224,6 +228,26 @@ class _SpeakerFinder:
         if previous.last_paragraph != self.quotes[index].first_paragraph:
             return None
         return self.results[index - 1].mention
+
+    def _preceding_narration(self, index: int) -> int | None:
+        quote = self.quotes[index]
+        start = quote.start_token
+        if start == 0:
+            return None
+        paragraph = self.tokens.paragraph_of(start - 1)
+        if paragraph == quote.first_paragraph:
+            return None  # the quote does not open its paragraph
+        if index > 0 and self.quotes[index - 1].last_paragraph == paragraph:
+            return None  # that paragraph is dialogue, not narration
+        sentence = self.tokens.sentence_range(self.tokens.sentence[start - 1])
+        for root in sentence:
+            if self.tokens.head[root] != root:
+                continue
+            for subject in self._subjects(root):
+                found = self._best_in_subtree(subject)
+                if found is not None:
+                    return found
+        return None
 
     # Helpers.
 
