@@ -87,6 +87,15 @@ def test_french_quotes_nest_english_marks_and_span_paragraphs() -> None:
     ]
 
 
+def test_short_quote_after_word_is_a_term() -> None:
+    text = "They called it “form” in the “Quartier Francais.” “Come in,” said Tom."
+    assert quote_texts(text) == ["“Come in,”"]
+    assert quote_texts("He whispered “Run” and fled.") == ["“Run”"]
+    # Longer than a term: speech, even after a word.
+    long = "She said nothing, just “I will not go there today.”"
+    assert quote_texts(long) == ["“I will not go there today.”"]
+
+
 def test_unclosed_quote_ends_at_line() -> None:
     text = '"Not yet," said her uncle. "The wind turned at noon.\nPetra went down.'
     assert quote_texts(text) == ['"Not yet,"', '"The wind turned at noon.']

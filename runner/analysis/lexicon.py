@@ -112,6 +112,33 @@ SPEECH_VERBS = _words(
     """
 )
 
+# Past and present forms of speech verbs that the suffix rules in
+# ``speech_verb_lemma`` do not reach.
+_IRREGULAR_SPEECH_FORMS = {
+    "said": "say", "says": "say", "saith": "say", "quoth": "say",
+    "told": "tell", "began": "begin", "thought": "think",
+}  # fmt: skip
+
+
+def speech_verb_lemma(word: str) -> str | None:
+    """Return the ``SPEECH_VERBS`` lemma of a past or present form ("cried": "cry").
+
+    Returns None for any other word. Only spelling is checked, so a noun such
+    as "Shouts" also gives a lemma; callers check the part of speech.
+    """
+    word = word.lower()
+    if word in _IRREGULAR_SPEECH_FORMS:
+        return _IRREGULAR_SPEECH_FORMS[word]
+    stems = []
+    if word.endswith("ied"):
+        stems.append(word[:-3] + "y")
+    if word.endswith("ed"):
+        stems += [word[:-2], word[:-1], word[:-3]]  # "asked", "replied", "begged"
+    if word.endswith("s"):
+        stems += [word[:-1], word[:-2]]  # "asks", "whispers", "pushes"
+    return next((stem for stem in stems if stem in SPEECH_VERBS), None)
+
+
 # Last words that make a "name" a place: spaCy's small model labels "Fenwick Lane"
 # PERSON. Such spans become FAC.
 PLACE_WORDS = _words(

@@ -25,6 +25,9 @@ Rules, in the order a reader would apply them:
   a lower-case word (``girls’ path``, ``goin’ to``). This test matters only in
   single-quote style.
 - Dashes are never quotation marks.
+- A short closed quote right after a word of the same line (the "Quartier
+  Francais", marked ‘poison’, as he called it "form") names a term, a title or
+  a word, not speech, and is left out.
 - A quote still open at the end of its paragraph continues into the next
   paragraph when that paragraph starts with an opening mark (the convention for a
   speech of several paragraphs). Otherwise it is unclosed and ends at the end of
@@ -40,6 +43,7 @@ import re
 from collections.abc import Sequence
 
 from runner.analysis.layout import Paragraph
+from runner.analysis.lexicon import speech_verb_lemma
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +75,9 @@ _SENTENCE_FINAL = frozenset(".!?…")
 # Charlotte, ", "said my aunt, as she threaded her needle,\n") ends like this.
 _TAG_END = re.compile(r"(?:[,;:]|--|[—–])\s*$")
 _MAX_SPEECH_TAG = 200
+# The most words a quote after a word may have and still be a term or title
+# rather than speech; LitBank's annotators leave such quotes out.
+MAX_TERM_WORDS = 4
 # Dialect elisions that a speech tag can precede ("said Sam, 'cause he knew"):
 # dropped h's and clipped words, compared in lower case.
 _DIALECT_ELISIONS = frozenset(
@@ -229,11 +236,13 @@ class _QuoteScanner:
         self.quotes: list[Quote] = []
         self._open_marks: list[int] = []
         self._continuing = False
+        self._paragraph_start = 0
 
     def scan_paragraph(self, paragraph: Paragraph, following: Paragraph | None) -> None:
         if paragraph.heading:
             return
         lo, hi = paragraph.start, paragraph.end
+        self._paragraph_start = lo
         for match in self.marks.finditer(self.text, lo, hi):
             self._take_mark(match.start(), lo, hi)
         self._continuing = False
@@ -319,8 +328,30 @@ class _QuoteScanner:
         self._open_marks = []
         self._continuing = False
         content = self.text[start:end]
-        if any(char.isalnum() for char in content):
-            self.quotes.append(Quote(start, end, open_marks, close_mark))
+        if not any(char.isalnum() for char in content):
+            return
+        lo = self._paragraph_start
+        if close_mark is not None and _is_term(self.text, start, end, lo):
+            return
+        self.quotes.append(Quote(start, end, open_marks, close_mark))
+
+
+def _is_term(text: str, start: int, end: int, lo: int) -> bool:
+    """Return True for a short quote that follows a word on its line.
+
+    A speech verb is no such word: he said "Come here".
+    """
+    if len(text[start + 1 : end - 1].split()) > MAX_TERM_WORDS:
+        return False
+    before = start - 1
+    while before >= lo and text[before] in " \t\u00a0":
+        before -= 1
+    if before < lo or not text[before].isalnum():
+        return False
+    word_start = before
+    while word_start > lo and text[word_start - 1].isalpha():
+        word_start -= 1
+    return speech_verb_lemma(text[word_start : before + 1]) is None
 
 
 def _closing_mark_follows(text: str, start: int, hi: int) -> bool:

@@ -31,7 +31,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 from runner.analysis.entities import NOM, PER, PRON, PROP, Mention
-from runner.analysis.lexicon import NOMINATIVE_PRONOUNS, SPEECH_VERBS
+from runner.analysis.lexicon import NOMINATIVE_PRONOUNS, speech_verb_lemma
 from runner.analysis.token_table import TokenTable
 
 # How far from the quote a speech tag may start or end, in tokens.
@@ -43,9 +43,6 @@ _KIND_RANK = {PROP: 0, NOM: 1, PRON: 2}
 # Pronouns that can name a speaker ("he said", "said I"); possessive and object
 # pronouns ("said her uncle") cannot.
 _SPEAKING_PRONOUNS = NOMINATIVE_PRONOUNS | {"i"}
-# Past and present forms of speech verbs that the suffix rules in
-# ``is_speech_verb_form`` do not reach.
-_IRREGULAR_SPEECH_FORMS = frozenset({"said", "says", "saith", "quoth"})
 # Verbs whose inverted form names the listener, not the speaker ("Then told
 # Tom the news", "Then asked Mary to leave").
 _LISTENER_FIRST = frozenset({"tell", "ask", "beg", "urge", "warn", "call"})
@@ -69,21 +66,6 @@ class Attribution:
 
     mention: int | None
     rule: str | None
-
-
-def is_speech_verb_form(word: str) -> bool:
-    """Return True for a past or present form of a speech verb ("cried", "asks")."""
-    word = word.lower()
-    if word in _IRREGULAR_SPEECH_FORMS:
-        return True
-    stems = []
-    if word.endswith("ied"):
-        stems.append(word[:-3] + "y")
-    if word.endswith("ed"):
-        stems += [word[:-2], word[:-1], word[:-3]]  # "asked", "replied", "begged"
-    if word.endswith("s"):
-        stems += [word[:-1], word[:-2]]  # "asks", "whispers", "pushes"
-    return any(stem in SPEECH_VERBS and stem not in _LISTENER_FIRST for stem in stems)
 
 
 def attribute_speakers(
@@ -213,7 +195,8 @@ class _SpeakerFinder:
             verb = mention.start - 1
             if verb < region.start or self.tokens.pos_of(verb) == "NOUN":
                 continue
-            if not is_speech_verb_form(self.word(verb)):
+            lemma = speech_verb_lemma(self.word(verb))
+            if lemma is None or lemma in _LISTENER_FIRST:
                 continue
             sentence_start = self.tokens.sentence_first[self.tokens.sentence[verb]]
             before = self.word(verb - 1).lower() if verb > sentence_start else ""
