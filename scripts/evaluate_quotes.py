@@ -10,10 +10,11 @@ The last line is JSON keyed by task (``quotes``, ``speakers``) with
 
 LitBank keeps no paragraph breaks, and the engine's rules read paragraphs.
 Novels start a paragraph at each turn of dialogue, so a sentence starts one
-here when it opens with a quotation mark or follows a sentence that ended with
-one. It does not when a quote is still open or when it starts in lower case
-("cried his wife"). Runs of narration stay one paragraph. The scores are therefore
-a little below what the same rules reach on the original layout.
+here when it opens with a quotation mark or a dash, or follows a sentence that
+ended with a quotation mark. It does not when a quote is still open or when it
+starts in lower case ("cried his wife"). Runs of narration stay one paragraph.
+The scores are therefore a little below what the same rules reach on the
+original layout.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def rebuild_text(sentences: list[list[str]]) -> tuple[str, list[int], list[int]]
     open_quote = False
     previous_closed = True
     for index, sentence in enumerate(sentences):
-        opens = sentence[0] in _OPENING or sentence[0] == '"'
+        opens = sentence[0] in _OPENING or sentence[0] in ('"', "—", "--")
         if index:
             continues = sentence[0][:1].islower()  # "cried his wife" after a quote
             new_paragraph = not open_quote and not continues and (

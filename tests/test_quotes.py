@@ -71,6 +71,16 @@ def test_guillemets_inside_english_quotes_stay_text(text: str) -> None:
     assert quote_texts(text) == [text[: text.index(",") + 2].rstrip()]
 
 
+def test_english_quotes_outvote_a_few_other_marks() -> None:
+    nav = "« Previous | Next »\n\n“Hello,” said Tom.\n\n« Previous | Next »\n\n"
+    text = nav + "“Goodbye,” said Anna.\n\n« Previous | Next »"
+    assert quote_texts(text) == ["“Hello,”", "“Goodbye,”"]
+    cited = "He wrote „Hallo“ there. “What is it?” asked Tom. „Tag“ is another."
+    quotes = quote_texts(cited)
+    assert "“What is it?”" in quotes
+    assert not [quote for quote in quotes if "there" in quote or "another" in quote]
+
+
 def test_arrows_and_bullets_are_no_quotes() -> None:
     assert quote_texts("Tom opened Settings » Privacy » Cookies and frowned.") == []
     bullets = 'Tom wrote:\n\n» eggs\n\n» milk and bread.\n\n"Got it," said Mary.'
@@ -78,8 +88,8 @@ def test_arrows_and_bullets_are_no_quotes() -> None:
 
 
 def test_french_quotes_nest_english_marks_and_span_paragraphs() -> None:
-    nested = "« He told me “no” last night », said Marie."
-    assert quote_texts(nested) == ["« He told me “no” last night »"]
+    nested = "« He told me “no” », said Marie. « Yes. » « And you? » « Never. »"
+    assert quote_texts(nested)[0] == "« He told me “no” »"
     speech = "« I came yesterday, » said Paul. « And more.\n\n« I will come. »"
     assert quote_texts(speech) == [
         "« I came yesterday, »",
@@ -88,9 +98,12 @@ def test_french_quotes_nest_english_marks_and_span_paragraphs() -> None:
 
 
 def test_short_quote_after_word_is_a_term() -> None:
-    text = "They called it “form” in the “Quartier Francais.” “Come in,” said Tom."
+    text = "It was “form” in the “Quartier Latin,” then. “Come in,” said Tom."
     assert quote_texts(text) == ["“Come in,”"]
     assert quote_texts("He whispered “Run” and fled.") == ["“Run”"]
+    # Speech after other words: a whole sentence, or a tag right after it.
+    speech = "He told her “Go home.” She paused and “Perhaps,” she said."
+    assert quote_texts(speech) == ["“Go home.”", "“Perhaps,”"]
     # Longer than a term: speech, even after a word.
     long = "She said nothing, just “I will not go there today.”"
     assert quote_texts(long) == ["“I will not go there today.”"]

@@ -303,3 +303,28 @@ def test_quote_after_narration_takes_its_subject(engine: Engine, tmp_path) -> No
     speaker = quote_starting(result, '"The dog')["speaker"]
     assert speaker is not None
     assert speaker["name"] == "Ada"
+
+
+# Written for this project: names written after an article that are people
+# all the same, and a quote that calls the last narration's subject by name.
+ARTICLE_PEOPLE = """\
+Mrs. Sowerby came to the door. Mrs. Sowerby smiled at the boy.
+
+"Come in," Mrs. Sowerby said.
+
+He walked past the Sowerby cottage every day. The Hatter poured tea.
+
+"More tea?" asked the Hatter.
+
+Anna looked at Tom. Tom was asleep.
+
+"Tom, wake up."
+"""
+
+
+def test_article_names_that_speak_stay_characters(engine: Engine, tmp_path) -> None:
+    result = analyse(engine, tmp_path, ARTICLE_PEOPLE)
+    names = {character["name"] for character in result["characters"]}
+    assert {"Mrs. Sowerby", "Hatter"} <= names
+    assert quote_starting(result, '"More tea')["speaker"]["name"] == "Hatter"
+    assert quote_starting(result, '"Tom, wake')["speaker"] is None

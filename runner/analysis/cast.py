@@ -84,8 +84,8 @@ MAX_PRONOUN_SPEAKER_DISTANCE = 400
 # Verb forms that report speech, for telling a character from a ship or an
 # animal that the book names with an article ("said the Hatter").
 _SAYING_WORDS = frozenset(
-    "answered asked cried exclaimed muttered murmured quoth replied said says "
-    "shouted whispered".split()
+    "answered asked cried enquired exclaimed inquired muttered murmured observed "
+    "quoth remarked replied said says shouted whispered".split()
 )
 # The name of the character made of first-person pronouns outside quotes.
 NARRATOR_NAME = "the narrator"
@@ -221,7 +221,7 @@ class _CastBuilder:
         parsed = [
             (i, name)
             for i, name in parsed
-            if without_articles(name.parts) not in silent
+            if name.honorific or without_articles(name.parts) not in silent
         ]
         named = [index for index, _name in parsed]
         names = [name for _index, name in parsed]
@@ -241,8 +241,13 @@ class _CastBuilder:
         """Return True when the mention is the subject of "said" or the like.
 
         Only verbs that report speech count: ships and whales also "return" and
-        "continue".
+        "continue". An inverted tag counts too ("asked the Hatter").
         """
+        before = [self._word_at(mention.start - offset).lower() for offset in (1, 2)]
+        if before[0] in _SAYING_WORDS or (
+            before[0] in ("the", "a", "an") and before[1] in _SAYING_WORDS
+        ):
+            return True
         if self.tokens.dep_of(mention.head) not in ("nsubj", "nsubjpass"):
             return False
         verb = self._word_at(self.tokens.head[mention.head]).lower()

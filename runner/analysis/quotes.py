@@ -24,10 +24,12 @@ Rules, in the order a reader would apply them:
   (``it’s``), before a lower-case elision (``’twas``), or after a letter and before
   a lower-case word (``girls’ path``, ``goin’ to``). This test matters only in
   single-quote style.
-- Dashes are never quotation marks.
+- Dashes are never quotation marks, except in a book that sets its speech off
+  with a dash at the start of the paragraph (``dash_dialogue``).
 - A short closed quote right after a word of the same line (the "Quartier
   Francais", marked ‘poison’, as he called it "form") names a term, a title or
-  a word, not speech, and is left out.
+  a word, not speech, and is left out, unless it is a whole sentence ("Help
+  me!") or a speech verb comes right before or after it.
 - A quote still open at the end of its paragraph continues into the next
   paragraph when that paragraph starts with an opening mark (the convention for a
   speech of several paragraphs). Otherwise it is unclosed and ends at the end of
@@ -42,6 +44,11 @@ import logging
 import re
 from collections.abc import Sequence
 
+from runner.analysis.dash_dialogue import (
+    MIN_DASH_PARAGRAPHS,
+    dash_paragraph_count,
+    dash_quote_spans,
+)
 from runner.analysis.layout import Paragraph
 from runner.analysis.lexicon import speech_verb_lemma
 
@@ -59,13 +66,15 @@ ENGLISH = "english"
 GUILLEMETS = "guillemets"
 LOW_HIGH = "low-high"
 _FAMILY_MARKS = {
-    ENGLISH: re.compile('["“”]'),
+    # „ opens here too, so that a cited German „Wort“ pairs up and stays whole.
+    ENGLISH: re.compile('["“”„]'),
     GUILLEMETS: re.compile("[«»]"),
     LOW_HIGH: re.compile("[„“”]"),
 }
 # Guillemets form the family only when the rarer of « and » is at least this
 # share of the commoner one: quotes use both, arrows and bullets only one.
 _GUILLEMET_BALANCE = 0.5
+_OTHER_FAMILY_MARGIN = 2
 _SINGLE_MARKS = re.compile("['‘’]")
 # Characters after which a straight mark opens, and before which it closes.
 _OPENS_AFTER = frozenset('([{—–-"“‘')
@@ -131,35 +140,33 @@ def choose_style(text: str, start: int = 0, end: int | None = None) -> str:
 
 
 def choose_family(text: str, start: int = 0, end: int | None = None) -> str:
-    """Return the double-mark family with the most opening marks in the range.
+    """Return the double-mark family the range's opening marks choose.
 
-    A tie goes to the family whose first mark comes first, because an outer
-    quote opens before the marks nested in it. A text without quotation marks
-    gives ``ENGLISH``.
+    Guillemets or German marks win when they open more than
+    ``_OTHER_FAMILY_MARGIN`` times as many quotes as English marks do. Any
+    other text gives ``ENGLISH``, and so does a text without quotation marks.
     """
     end = len(text) if end is None else end
     low = text.count("„", start, end)
-    # German closes „ with “, so only the “ beyond those open English quotes.
-    english = max(text.count("“", start, end) - low, 0) + sum(
+    # Only marks after a space count: German closes „ with “ after a word.
+    english = sum(
         1
-        for match in re.finditer('"', text[start:end])
-        if _context(text, start + match.start(), start, end)[0]
+        for match in re.finditer('["“]', text[start:end])
+        if match.start() == 0 or text[start + match.start() - 1].isspace()
     )
     left, right = text.count("«", start, end), text.count("»", start, end)
     balanced = min(left, right) >= _GUILLEMET_BALANCE * max(left, right)
-    votes = {
-        ENGLISH: english,
-        GUILLEMETS: max(left, right) if balanced else 0,
-        LOW_HIGH: low,
-    }
-
-    def first_mark(family: str) -> int:
-        match = _FAMILY_MARKS[family].search(text, start, end)
-        return match.start() if match else end
-
-    if not any(votes.values()):
-        return ENGLISH
-    return min(votes, key=lambda family: (-votes[family], first_mark(family)))
+    guillemets = 0
+    if balanced and left:
+        opener = _guillemet_opener(text, start, end)
+        guillemets = left if opener == "«" else right
+    votes = {GUILLEMETS: guillemets, LOW_HIGH: low}
+    # Another family must outvote English clearly: a few cited German words
+    # or navigation arrows must not take the quotes of an English book.
+    other = max(votes, key=lambda family: votes[family])
+    if votes[other] > _OTHER_FAMILY_MARGIN * english:
+        return other
+    return ENGLISH
 
 
 def _guillemet_opener(text: str, start: int, end: int) -> str:
@@ -218,7 +225,16 @@ def find_quotes(
     for index, paragraph in enumerate(paragraphs):
         following = paragraphs[index + 1] if index + 1 < len(paragraphs) else None
         scanner.scan_paragraph(paragraph, following)
-    return scanner.quotes
+    dashes = dash_paragraph_count(text, paragraphs)
+    if dashes < MIN_DASH_PARAGRAPHS or dashes <= len(scanner.quotes):
+        return scanner.quotes
+    marked = scanner.quotes
+    dashed = [
+        Quote(start, end, (start,), None)
+        for start, end in dash_quote_spans(text, paragraphs)
+        if not any(q.start < end and start < q.end for q in marked)
+    ]
+    return sorted(marked + dashed, key=lambda quote: quote.start)
 
 
 class _QuoteScanner:
@@ -274,8 +290,10 @@ class _QuoteScanner:
         char = self.text[i]
         opens, closes = _context(self.text, i, lo, hi)
         is_open = bool(self._open_marks)
+        if char == "„":
+            return _OPEN
         if self.family == LOW_HIGH and self.style == DOUBLE:
-            return _OPEN if char == "„" else _CLOSE
+            return _CLOSE
         if char in self.curly_open:
             # A curly opening mark where only a closing one fits was typed wrongly.
             return _CLOSE if is_open and closes and not opens else _OPEN
@@ -339,9 +357,14 @@ class _QuoteScanner:
 def _is_term(text: str, start: int, end: int, lo: int) -> bool:
     """Return True for a short quote that follows a word on its line.
 
-    A speech verb is no such word: he said "Come here".
+    Speech is kept: a quote after a speech verb (he said "Come here"), a whole
+    sentence (a capital to a final stop: "Help me!"), and a quote followed by
+    a speech tag ("Perhaps," she said).
     """
-    if len(text[start + 1 : end - 1].split()) > MAX_TERM_WORDS:
+    content = text[start + 1 : end - 1].strip()
+    if len(content.split()) > MAX_TERM_WORDS:
+        return False
+    if content[:1].isupper() and content.rstrip("'’\"”")[-1:] in ("!", "?", "."):
         return False
     before = start - 1
     while before >= lo and text[before] in " \t\u00a0":
@@ -351,7 +374,10 @@ def _is_term(text: str, start: int, end: int, lo: int) -> bool:
     word_start = before
     while word_start > lo and text[word_start - 1].isalpha():
         word_start -= 1
-    return speech_verb_lemma(text[word_start : before + 1]) is None
+    if speech_verb_lemma(text[word_start : before + 1]) is not None:
+        return False
+    following = text[end : end + 40].split()[:3]
+    return not any(speech_verb_lemma(word.strip(",.;:!?")) for word in following)
 
 
 def _closing_mark_follows(text: str, start: int, hi: int) -> bool:

@@ -223,14 +223,27 @@ class _SpeakerFinder:
         if index > 0 and self.quotes[index - 1].last_paragraph == paragraph:
             return None  # that paragraph is dialogue, not narration
         sentence = self.tokens.sentence_range(self.tokens.sentence[start - 1])
-        for root in sentence:
-            if self.tokens.head[root] != root:
+        # The last clause's subject: in "Miss Bingley played; and soon Mr.
+        # Darcy, drawing near, said to her:" Mr. Darcy speaks.
+        for verb in reversed(sentence):
+            if self.tokens.pos_of(verb) not in _VERB_POS:
                 continue
-            for subject in self._subjects(root):
+            for subject in self._subjects(verb):
                 found = self._best_in_subtree(subject)
                 if found is not None:
-                    return found
+                    return None if self._addressed(found, quote) else found
         return None
+
+    def _addressed(self, index: int, quote: QuoteTokens) -> bool:
+        """Return True when the quote calls the named person ("Tom, wake up.")."""
+        mention = self.mentions[index]
+        if mention.kind != PROP:
+            return False
+        name = self.word(mention.head)
+        return any(
+            self.word(token) == name
+            for token in range(quote.start_token, quote.end_token + 1)
+        )
 
     # Helpers.
 
