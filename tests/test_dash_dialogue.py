@@ -45,3 +45,25 @@ def test_quote_marks_win_over_dashes() -> None:
     quotes = quote_texts(text)
     assert '"A real quote,"' in quotes
     assert "— What now?" in quotes
+
+
+def test_inverted_tags_and_long_clauses() -> None:
+    opening = "Kettle came down.\n\n— Up with you!\n\n— Away to bed.\n\n— What now?\n\n"
+    cases = {
+        "— Come up, Finn! said Old Kettle.": ["— Come up, Finn!"],
+        "— Why not? asked Finn. It is late.": ["— Why not?", "It is late."],
+        "— You will! cried the old man. Now.": ["— You will!", "Now."],
+        "— A coat, she said, and boots.": ["— A coat,", "and boots."],
+        # A verb with a long clause after it, or "told", is speech, not a tag.
+        "— Fine. We asked him twice and he refused.": [
+            "— Fine. We asked him twice and he refused."
+        ],
+        "— No, he told me nothing.": ["— No, he told me nothing."],
+    }
+    for paragraph, expected in cases.items():
+        assert quote_texts(opening + paragraph)[3:] == expected, paragraph
+
+
+def test_list_paragraphs_are_not_dialogue() -> None:
+    contents = "CONTENTS\n\n-- Chapter One: The Arrival\n\n-- Chapter Two: The Storm"
+    assert quote_texts(contents + "\n\n-- Chapter Three: The Departure") == []

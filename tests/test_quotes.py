@@ -71,6 +71,15 @@ def test_guillemets_inside_english_quotes_stay_text(text: str) -> None:
     assert quote_texts(text) == [text[: text.index(",") + 2].rstrip()]
 
 
+def test_family_vote_skips_nested_and_closing_marks() -> None:
+    french = "« Il a dit “non” », dit Anne.\n\n« Et “oui” ? » dit Paul.\n\n« Non. »"
+    assert quote_texts(french) == ["« Il a dit “non” »", "« Et “oui” ? »", "« Non. »"]
+    german = "„Ich weiß nicht … “ sagte Fritz. „Warum? “ fragte Anna."
+    assert quote_texts(german) == ["„Ich weiß nicht … “", "„Warum? “"]
+    after_dash = "He spoke.—“Stop!” he cried.(“Why?”) He cited »Angst« and »Zeit«."
+    assert quote_texts(after_dash) == ["“Stop!”", "“Why?”"]
+
+
 def test_english_quotes_outvote_a_few_other_marks() -> None:
     nav = "« Previous | Next »\n\n“Hello,” said Tom.\n\n« Previous | Next »\n\n"
     text = nav + "“Goodbye,” said Anna.\n\n« Previous | Next »"
@@ -104,6 +113,11 @@ def test_short_quote_after_word_is_a_term() -> None:
     # Speech after other words: a whole sentence, or a tag right after it.
     speech = "He told her “Go home.” She paused and “Perhaps,” she said."
     assert quote_texts(speech) == ["“Go home.”", "“Perhaps,”"]
+    inverted = "She paused and “Perhaps,” said the old man. He kept saying “yes”."
+    assert quote_texts(inverted) == ["“Perhaps,”", "“yes”"]
+    # A speech verb after the quote without a speaker is no tag.
+    terms = 'The word "love" says it all. Her "friends" told the police.'
+    assert quote_texts(terms) == []
     # Longer than a term: speech, even after a word.
     long = "She said nothing, just “I will not go there today.”"
     assert quote_texts(long) == ["“I will not go there today.”"]

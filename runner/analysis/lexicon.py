@@ -121,7 +121,7 @@ _IRREGULAR_SPEECH_FORMS = {
 
 
 def speech_verb_lemma(word: str) -> str | None:
-    """Return the ``SPEECH_VERBS`` lemma of a past or present form ("cried": "cry").
+    """Return the ``SPEECH_VERBS`` lemma of a verb form ("cried", "saying", "ask").
 
     Returns None for any other word. Only spelling is checked, so a noun such
     as "Shouts" also gives a lemma; callers check the part of speech.
@@ -129,7 +129,11 @@ def speech_verb_lemma(word: str) -> str | None:
     word = word.lower()
     if word in _IRREGULAR_SPEECH_FORMS:
         return _IRREGULAR_SPEECH_FORMS[word]
+    if word in SPEECH_VERBS:
+        return word
     stems = []
+    if word.endswith("ing"):
+        stems += [word[:-3], word[:-3] + "e", word[:-4]]  # "saying", "smiling"
     if word.endswith("ied"):
         stems.append(word[:-3] + "y")
     if word.endswith("ed"):

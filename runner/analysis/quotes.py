@@ -74,6 +74,7 @@ _FAMILY_MARKS = {
 # Guillemets form the family only when the rarer of « and » is at least this
 # share of the commoner one: quotes use both, arrows and bullets only one.
 _GUILLEMET_BALANCE = 0.5
+_VOTING_MARKS = re.compile('["“„«»]')
 _OTHER_FAMILY_MARGIN = 2
 _SINGLE_MARKS = re.compile("['‘’]")
 # Characters after which a straight mark opens, and before which it closes.
@@ -87,6 +88,8 @@ _MAX_SPEECH_TAG = 200
 # The most words a quote after a word may have and still be a term or title
 # rather than speech; LitBank's annotators leave such quotes out.
 MAX_TERM_WORDS = 4
+_SPEAKER_PRONOUNS = frozenset({"he", "she", "i", "they", "we", "you"})
+_SPEAKER_OPENERS = _SPEAKER_PRONOUNS | {"the", "a", "an", "his", "her", "my"}
 # Dialect elisions that a speech tag can precede ("said Sam, 'cause he knew"):
 # dropped h's and clipped words, compared in lower case.
 _DIALECT_ELISIONS = frozenset(
@@ -148,18 +151,11 @@ def choose_family(text: str, start: int = 0, end: int | None = None) -> str:
     """
     end = len(text) if end is None else end
     low = text.count("„", start, end)
-    # Only marks after a space count: German closes „ with “ after a word.
-    english = sum(
-        1
-        for match in re.finditer('["“]', text[start:end])
-        if match.start() == 0 or text[start + match.start() - 1].isspace()
-    )
     left, right = text.count("«", start, end), text.count("»", start, end)
     balanced = min(left, right) >= _GUILLEMET_BALANCE * max(left, right)
-    guillemets = 0
-    if balanced and left:
-        opener = _guillemet_opener(text, start, end)
-        guillemets = left if opener == "«" else right
+    opener = _guillemet_opener(text, start, end) if balanced and left else ""
+    guillemets = {"«": left, "»": right}.get(opener, 0)
+    english = _english_openings(text, start, end, opener)
     votes = {GUILLEMETS: guillemets, LOW_HIGH: low}
     # Another family must outvote English clearly: a few cited German words
     # or navigation arrows must not take the quotes of an English book.
@@ -167,6 +163,32 @@ def choose_family(text: str, start: int = 0, end: int | None = None) -> str:
     if votes[other] > _OTHER_FAMILY_MARGIN * english:
         return other
     return ENGLISH
+
+
+def _english_openings(text: str, start: int, end: int, opener: str) -> int:
+    """Count English marks placed to open a quote, outside the other families.
+
+    A “ inside « » is nested (French), and the “ that follows an open „ closes
+    it (German), so neither counts. ``opener`` is the document's opening
+    guillemet, or "" when guillemets are not quotes.
+    """
+    closer = {"«": "»", "»": "«"}.get(opener, "")
+    inside_guillemets = 0
+    low_open = False
+    count = 0
+    for match in _VOTING_MARKS.finditer(text, start, end):
+        i, char = match.start(), match.group()
+        if opener and char == opener:
+            inside_guillemets += 1
+        elif closer and char == closer:
+            inside_guillemets = max(inside_guillemets - 1, 0)
+        elif char == "„":
+            low_open = True
+        elif char == "“" and low_open:
+            low_open = False
+        elif char in '"“' and not inside_guillemets:
+            count += _context(text, i, start, end)[0]
+    return count
 
 
 def _guillemet_opener(text: str, start: int, end: int) -> str:
@@ -376,8 +398,23 @@ def _is_term(text: str, start: int, end: int, lo: int) -> bool:
         word_start -= 1
     if speech_verb_lemma(text[word_start : before + 1]) is not None:
         return False
-    following = text[end : end + 40].split()[:3]
-    return not any(speech_verb_lemma(word.strip(",.;:!?")) for word in following)
+    return not _tag_follows(text[end : end + 60].split()[:3])
+
+
+def _tag_follows(words: list[str]) -> bool:
+    """Return True for "she said", "Tom asked" or "said Tom" after a quote.
+
+    "The word "love" says it all" has a speech verb after the quote but no
+    speaker, so it is no tag.
+    """
+    words = [word.strip(",.;:!?") for word in words]
+    if len(words) < 2:
+        return False
+    speaker_first = words[0].lower() in _SPEAKER_PRONOUNS or words[0][:1].isupper()
+    if speaker_first and speech_verb_lemma(words[1]) is not None:
+        return True
+    speaker_next = words[1].lower() in _SPEAKER_OPENERS or words[1][:1].isupper()
+    return speaker_next and speech_verb_lemma(words[0]) not in (None, "tell")
 
 
 def _closing_mark_follows(text: str, start: int, hi: int) -> bool:
