@@ -105,6 +105,8 @@ def _find_tag(text: str, start: int, end: int) -> tuple[int, int] | None:
     return None
 
 
+# NOTE: the words alone decide, not the parse, so a name and a speech verb
+# inside the speech ("— Yes, Mother said so.") are taken for a tag.
 def _tag_verb(words: list[str]) -> int | None:
     """Return the verb's index in "he said", "Buck Mulligan cried", "asked Stephen".
 

@@ -85,8 +85,8 @@ _SENTENCE_FINAL = frozenset(".!?…")
 # Charlotte, ", "said my aunt, as she threaded her needle,\n") ends like this.
 _TAG_END = re.compile(r"(?:[,;:]|--|[—–])\s*$")
 _MAX_SPEECH_TAG = 200
-# The most words a quote after a word may have and still be a term or title
-# rather than speech; LitBank's annotators leave such quotes out.
+# Quotes of up to this many words after a word can be terms or titles rather
+# than speech. LitBank's annotators leave such quotes out.
 MAX_TERM_WORDS = 4
 _SPEAKER_PRONOUNS = frozenset({"he", "she", "i", "they", "we", "you"})
 _SPEAKER_OPENERS = _SPEAKER_PRONOUNS | {"the", "a", "an", "his", "her", "my"}

@@ -2,11 +2,11 @@
 
 ``quotations/ID.tsv`` has ``QUOTE`` rows (quote id, start sentence, start token,
 end sentence, end token, text) and ``ATTRIB`` rows (quote id, speaker). The end
-token is the closing mark itself. ``quotations/ID.txt`` holds the sentences
+token is the closing mark itself. ``quotations/ID.txt`` contains the sentences
 those indices point into, one a line, tokens separated by single spaces.
-``coref/ID.conll`` is CoNLL-2012 style, one token a
-line, with the chains in the last column: ``(N``, ``N)`` or ``(N)``, several
-joined by ``|``. Both files tokenize a document the same way.
+``coref/ID.conll`` is CoNLL-2012 style, one token a line, with the chains in
+the last column: ``(N``, ``N)`` or ``(N)``, several joined by ``|``. Both files
+tokenize a document the same way.
 
 A speaker is written as the text of one of its mentions, with ``_`` for each
 space and dropped character, and a number (``Mrs_Bennet-7``, ``MRS__LENNOX-7``).
