@@ -69,10 +69,7 @@ from runner.analysis.pronouns import (
     link_pronouns,
     narrator_mentions,
 )
-from runner.analysis.speakers import (
-    QuoteTokens,
-    attribute_speakers,
-)
+from runner.analysis.speakers import QuoteTokens, attribute_speakers
 from runner.analysis.token_table import TokenTable
 
 # A cluster's gender steers the second pronoun pass only when at least this many
@@ -142,9 +139,7 @@ def build_cast(
     added as PER PRON mentions, in start-token order.
     """
     def word_at(token: int) -> str:
-        if not 0 <= token < len(tokens):
-            return ""
-        return text[tokens.start[token] : tokens.end[token]]
+        return token_text(text, tokens, token)
 
     retype_titled_names(mentions)
     retype_place_names(mentions)
@@ -169,11 +164,7 @@ class _CastBuilder:
         self.quotes = quotes
         self.tokens = tokens
         self.text = text
-        self.equal = equate_nominals(
-            mentions,
-            tokens,
-            lambda token: text[tokens.start[token] : tokens.end[token]],
-        )
+        self.equal = equate_nominals(mentions, tokens, self._word_at)
         self.characters: list[Character] = []
         self.starts = [mention.start for mention in mentions]
         # (start token, character) of noun phrases with a character, per noun.
@@ -579,7 +570,7 @@ class _CastBuilder:
         return Cast(kept, renamed)
 
     def _word_at(self, token: int) -> str:
-        return self.text[self.tokens.start[token] : self.tokens.end[token]]
+        return token_text(self.text, self.tokens, token)
 
     def _mention_text(self, index: int) -> str:
         """Return the mention as the book writes it, with its spaces collapsed.
@@ -616,11 +607,18 @@ _DETERMINERS = frozenset(
 
 
 def _lower_determiner(phrase: str) -> str:
-    """Return "the old man" for "The old man"; "Jane's father" stays as it is."""
+    """Return "the old man" for "The old man", and "Jane's father" unchanged."""
     first, _space, rest = phrase.partition(" ")
     if first.lower() not in _DETERMINERS:
         return phrase
     return f"{first.lower()} {rest}" if rest else first.lower()
+
+
+def token_text(text: str, tokens: TokenTable, token: int) -> str:
+    """Return the text of a token id, or "" for an id outside the book."""
+    if not 0 <= token < len(tokens):
+        return ""
+    return text[tokens.start[token] : tokens.end[token]]
 
 
 def _is_family_name(name: PersonName, words: set[str]) -> bool:

@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 
 from runner.analysis.layout import Paragraph
-from runner.analysis.lexicon import speech_verb_lemma
+from runner.analysis.lexicon import MAX_TAG_WORDS, speech_tag_verb
 
 MIN_DASH_PARAGRAPHS = 3
 
@@ -30,12 +30,6 @@ _OPENING_DASH = re.compile(r"(?:—|―|--)[ \t]*(?=[^\W_])")
 _TAG_START = re.compile(r"(?<=[,.!?;:])\s+")
 _TAG_END = re.compile(r"[,.!?;:](?=\s|$)")
 _SPEECH_END = re.compile(r"[.!?…'’\"”]\s*$")
-_TAG_PRONOUNS = frozenset({"he", "she", "i", "they", "we"})
-# Words that can open the speaker after an inverted verb ("said the old man").
-_SPEAKER_OPENERS = _TAG_PRONOUNS | {"the", "a", "an", "his", "her", "their", "my"}
-# Words of a speech tag read at most: a name of up to two words ("Buck
-# Mulligan", "Mr. Deasy") and the verb.
-_MAX_TAG_WORDS = 3
 # Words after the verb up to the tag's comma or stop ("he said at last.").
 _MAX_AFTER_VERB = 3
 
@@ -84,6 +78,8 @@ def _speech_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
+# NOTE: the words alone decide, not the parse, so a name and a speech verb
+# inside the speech ("— Yes, Mother said so.") are taken for a tag.
 def _find_tag(text: str, start: int, end: int) -> tuple[int, int] | None:
     """Return the ``[start, end)`` of the first speech tag in the paragraph.
 
@@ -91,8 +87,8 @@ def _find_tag(text: str, start: int, end: int) -> tuple[int, int] | None:
     after its verb. A longer clause is narration or speech, not a tag.
     """
     for gap in _TAG_START.finditer(text, start, end):
-        words = text[gap.end() : end].split(None, _MAX_TAG_WORDS)
-        verb = _tag_verb(words)
+        words = text[gap.end() : end].split(None, MAX_TAG_WORDS)
+        verb = speech_tag_verb(words)
         if verb is None:
             continue
         # Search from the verb, so that "Mr." ends no tag.
@@ -103,46 +99,6 @@ def _find_tag(text: str, start: int, end: int) -> tuple[int, int] | None:
             continue
         return gap.end(), closing.end() if closing else end
     return None
-
-
-# NOTE: the words alone decide, not the parse, so a name and a speech verb
-# inside the speech ("— Yes, Mother said so.") are taken for a tag.
-def _tag_verb(words: list[str]) -> int | None:
-    """Return the verb's index in "he said", "Buck Mulligan cried", "asked Stephen".
-
-    Returns None when the words open no speech tag. A speaker word followed by
-    a comma ("Tell me, Mulligan, Stephen said") is the person spoken to.
-    """
-    if len(words) < 2:
-        return None
-    if _tag_lemma(words[0]) is not None and _can_speak(words[1]):
-        return 0  # "said Buck Mulligan", "cried the old man", "said he"
-    first = words[0]
-    titled = first[-1] == "." and first[:1].isupper() and len(first) <= 4  # "Mr."
-    if not first[-1].isalpha() and not titled:
-        return None
-    if first.lower() not in _TAG_PRONOUNS and not first[:1].isupper():
-        return None
-    for index in range(1, min(len(words), _MAX_TAG_WORDS)):
-        word = words[index]
-        if _tag_lemma(word) is not None:
-            return index
-        if not word[:1].isupper() or not word[-1].isalpha():
-            return None
-    return None
-
-
-def _tag_lemma(word: str) -> str | None:
-    """Return the lemma of a speech verb that can tag speech, or None.
-
-    "I thought so" and "he told me nothing" are speech, not tags.
-    """
-    lemma = speech_verb_lemma(word.strip(",.;:!?"))
-    return None if lemma in (None, "think", "tell") else lemma
-
-
-def _can_speak(word: str) -> bool:
-    return word.strip(",.;:!?").lower() in _SPEAKER_OPENERS or word[:1].isupper()
 
 
 def _rstrip(text: str, start: int, end: int) -> int:

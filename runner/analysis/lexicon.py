@@ -143,6 +143,54 @@ def speech_verb_lemma(word: str) -> str | None:
     return next((stem for stem in stems if stem in SPEECH_VERBS), None)
 
 
+# Pronouns that name the speaker in a speech tag ("he said", "said I").
+TAG_PRONOUNS = _words("he she i they we you")
+# Words that can open the speaker after an inverted verb ("said the old man").
+_SPEAKER_OPENERS = TAG_PRONOUNS | _words("the a an his her their my")
+# Words of a speech tag read at most: a name of up to two words ("Buck
+# Mulligan", "Mr. Deasy") and the verb.
+MAX_TAG_WORDS = 3
+
+
+def speech_tag_verb(words: list[str]) -> int | None:
+    """Return the verb's index in "he said", "Buck Mulligan cried", "asked Stephen".
+
+    Returns None when the words open no speech tag. A speaker word followed by
+    a comma ("Tell me, Mulligan, Stephen said") is the person spoken to. Only
+    the first ``MAX_TAG_WORDS`` words are read.
+    """
+    if len(words) < 2:
+        return None
+    if _tag_lemma(words[0]) is not None and _can_speak(words[1]):
+        return 0  # "said Buck Mulligan", "cried the old man", "said he"
+    first = words[0]
+    titled = first[-1] == "." and first[:1].isupper() and len(first) <= 4  # "Mr."
+    if not first[-1].isalpha() and not titled:
+        return None
+    if first.lower() not in TAG_PRONOUNS and not first[:1].isupper():
+        return None
+    for index in range(1, min(len(words), MAX_TAG_WORDS)):
+        word = words[index]
+        if _tag_lemma(word) is not None:
+            return index
+        if not word[:1].isupper() or not word[-1].isalpha():
+            return None
+    return None
+
+
+def _tag_lemma(word: str) -> str | None:
+    """Return the lemma of a speech verb that can tag speech, or None.
+
+    "I thought so" and "he told me nothing" are speech, not tags.
+    """
+    lemma = speech_verb_lemma(word.strip(",.;:!?"))
+    return None if lemma in (None, "think", "tell") else lemma
+
+
+def _can_speak(word: str) -> bool:
+    return word.strip(",.;:!?").lower() in _SPEAKER_OPENERS or word[:1].isupper()
+
+
 # Last words that make a "name" a place: spaCy's small model labels "Fenwick Lane"
 # PERSON. Such spans become FAC.
 PLACE_WORDS = _words(

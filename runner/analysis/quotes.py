@@ -50,7 +50,7 @@ from runner.analysis.dash_dialogue import (
     dash_quote_spans,
 )
 from runner.analysis.layout import Paragraph
-from runner.analysis.lexicon import speech_verb_lemma
+from runner.analysis.lexicon import speech_tag_verb, speech_verb_lemma
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +88,6 @@ _MAX_SPEECH_TAG = 200
 # Quotes of up to this many words after a word can be terms or titles rather
 # than speech. LitBank's annotators leave such quotes out.
 MAX_TERM_WORDS = 4
-_SPEAKER_PRONOUNS = frozenset({"he", "she", "i", "they", "we", "you"})
-_SPEAKER_OPENERS = _SPEAKER_PRONOUNS | {"the", "a", "an", "his", "her", "my"}
 # Dialect elisions that a speech tag can precede ("said Sam, 'cause he knew"):
 # dropped h's and clipped words, compared in lower case.
 _DIALECT_ELISIONS = frozenset(
@@ -398,23 +396,8 @@ def _is_term(text: str, start: int, end: int, lo: int) -> bool:
         word_start -= 1
     if speech_verb_lemma(text[word_start : before + 1]) is not None:
         return False
-    return not _tag_follows(text[end : end + 60].split()[:3])
-
-
-def _tag_follows(words: list[str]) -> bool:
-    """Return True for "she said", "Tom asked" or "said Tom" after a quote.
-
-    "The word "love" says it all" has a speech verb after the quote but no
-    speaker, so it is no tag.
-    """
-    words = [word.strip(",.;:!?") for word in words]
-    if len(words) < 2:
-        return False
-    speaker_first = words[0].lower() in _SPEAKER_PRONOUNS or words[0][:1].isupper()
-    if speaker_first and speech_verb_lemma(words[1]) is not None:
-        return True
-    speaker_next = words[1].lower() in _SPEAKER_OPENERS or words[1][:1].isupper()
-    return speaker_next and speech_verb_lemma(words[0]) not in (None, "tell")
+    # "The word "love" says it all" has a speech verb after it, but no speaker.
+    return speech_tag_verb(text[end : end + 60].split()) is None
 
 
 def _closing_mark_follows(text: str, start: int, hi: int) -> bool:

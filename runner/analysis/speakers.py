@@ -213,6 +213,7 @@ class _SpeakerFinder:
         return self.results[index - 1].mention
 
     def _preceding_narration(self, index: int) -> int | None:
+        """Return the last subject of the narration paragraph before the quote."""
         quote = self.quotes[index]
         start = quote.start_token
         if start == 0:
