@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from runner.tagger import litbank  # noqa: E402
 from runner.tagger.encoding import IGNORE_INDEX, Window, make_windows  # noqa: E402
-from runner.tagger.litbank import MAX_LAYERS  # noqa: E402
 from runner.tagger.metrics import score_documents  # noqa: E402
 from runner.tagger.model import TaggerModel  # noqa: E402
+from runner.tagger.spans import span_mask  # noqa: E402
 from runner.tagger.split import SPLIT_FILE, load_or_create_split  # noqa: E402
 from runner.tagger.tagger import (  # noqa: E402
     BASE_ENV,
@@ -146,27 +146,27 @@ def seed_everything(seed: int) -> None:
 
 
 def compute_loss(model: TaggerModel, batch: list[Window]) -> torch.Tensor:
-    """Return the entity CRF loss per word, summed over layers, plus event loss."""
+    """Return the span loss summed over a word's spans, plus the event loss."""
     tensors = collate(batch)
-    entity_logits, event_logits = model(
-        tensors["input_ids"], tensors["casing_ids"], tensors["attention_mask"]
+    span_scores, event_logits = model(
+        tensors["input_ids"],
+        tensors["casing_ids"],
+        tensors["attention_mask"],
+        tensors["word_positions"],
     )
-    positions, word_mask = tensors["word_positions"], tensors["word_mask"]
-    emissions = model.entity_emissions(entity_logits, positions)
-    layer_mask = word_mask.repeat_interleave(MAX_LAYERS, dim=0)
-    entity_nll = model.crf.negative_log_likelihood(
-        emissions, tensors["word_entity_labels"], layer_mask
+    word_mask = tensors["word_mask"]
+    mask = span_mask(word_mask, tensors["sentence_ids"])
+    span_loss = torch.nn.functional.cross_entropy(
+        span_scores[mask], tensors["span_targets"][mask], reduction="sum"
     )
-    word_count = word_mask.sum()
-    events = event_logits.gather(1, positions.unsqueeze(2).expand(-1, -1, 2))
     event_loss = torch.nn.functional.cross_entropy(
-        events.flatten(0, 1),
+        event_logits.flatten(0, 1),
         tensors["word_event_labels"].flatten(),
         ignore_index=IGNORE_INDEX,
     )
-    # Dividing the sequence NLL by the word count gives a per-word loss summed
-    # over the layers, so every layer weighs as much as the event task.
-    return entity_nll / word_count + event_loss
+    # Summing over spans and dividing by the word count gives a per-word loss
+    # over the spans that start at a word, comparable to the event loss.
+    return span_loss / word_mask.sum() + event_loss
 
 
 def make_optimizer(model: TaggerModel, args: argparse.Namespace, steps: int):

@@ -59,12 +59,10 @@ def tag_docs(
     tagged = tagger.tag(Document("chunk", sentences), batch_size, on_batch)
 
     for span in tagged.entities:
-        first_doc, start = origin[span.start]
-        last_doc, end = origin[span.end]
-        # A span that the CRF carried over a paragraph break is dropped: no
-        # mention crosses a paragraph.
-        if first_doc == last_doc:
-            tags[first_doc].spans.append((start, end, span.category))
+        # The tagger keeps each mention inside one sentence, so inside one doc.
+        number, start = origin[span.start]
+        _, end = origin[span.end]
+        tags[number].spans.append((start, end, span.category))
 
     for offset in tagged.events:
         number, index = origin[offset]

@@ -1,19 +1,18 @@
 """Turn LitBank documents into subword windows with word-level labels.
 
 Each window is a run of whole sentences of at most ``max_subwords`` subwords
-(a sentence longer than that is cut into pieces). Labels sit on the first
-subword of each word, and the other subwords get ``IGNORE_INDEX``.
+(a sentence longer than that is cut into pieces). Event labels sit on the
+first subword of each word, and the other subwords get ``IGNORE_INDEX``.
+Entity labels are the gold mentions as spans of window words.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from runner.tagger.litbank import CATEGORIES, MAX_LAYERS, Document, bio_from_spans
+from runner.tagger.litbank import CATEGORIES, Document
 
 IGNORE_INDEX = -100
-ENTITY_LABELS = ["O"] + [f"{prefix}-{c}" for c in CATEGORIES for prefix in "BI"]
-ENTITY_LABEL_IDS = {label: index for index, label in enumerate(ENTITY_LABELS)}
 
 # Casing classes, because the uncased tokenizer lowercases every word.
 CASING_PAD, CASING_LOWER, CASING_TITLE, CASING_UPPER, CASING_OTHER = range(5)
@@ -42,31 +41,17 @@ class Window:
     """Model input for a run of words: subword ids plus per-subword features.
 
     ``word_offsets`` maps each labelled subword (a word's first) to the word's
-    document offset, in order.
+    document offset, in order. Word-level fields are indexed like it.
     """
 
     input_ids: list[int]
     casing_ids: list[int]
     word_offsets: list[int]
-    entity_labels: list[list[int]]  # [layer][subword]
-    event_labels: list[int]
-
-
-def document_labels(document: Document) -> tuple[list[list[int]], list[int]]:
-    """Return per-word entity label ids for each layer and event label ids."""
-    length = len(document.tokens)
-    layers = []
-    for layer in range(MAX_LAYERS):
-        spans = [
-            (span.start, span.end, span.category)
-            for span in document.entities
-            if span.layer == layer
-        ]
-        layers.append([ENTITY_LABEL_IDS[x] for x in bio_from_spans(length, spans)])
-    events = [0] * length
-    for offset in document.events:
-        events[offset] = 1
-    return layers, events
+    event_labels: list[int]  # per subword
+    # Per word: the index of its sentence in the document.
+    sentence_ids: list[int]
+    # Gold mentions as (first word, last word, class) with class 1 or more.
+    entity_spans: list[tuple[int, int, int]]
 
 
 # A word longer than this many subwords (a long number, a run of dashes) keeps
@@ -120,38 +105,68 @@ def make_windows(
         size += piece_size
     if current:
         groups.append(current)
-    labels = document_labels(document)
-    words = document.tokens
+    # Built once: ``document.tokens`` makes a new list on every call.
+    labels = _WordLabels(document)
     return [
-        _build_window(group, word_pieces, words, labels, tokenizer)
+        _build_window(group, word_pieces, document, labels, tokenizer)
         for group in groups
     ]
+
+
+def _window_spans(document: Document, offsets: list[int]) -> list[tuple[int, int, int]]:
+    """Return the document's mentions inside the window, in window word indices.
+
+    A mention cut by the window's edge (only in a sentence too long for one
+    window) is left out.
+    """
+    first, last = offsets[0], offsets[-1]
+    return sorted(
+        {
+            (span.start - first, span.end - first, CATEGORIES.index(span.category) + 1)
+            for span in document.entities
+            if first <= span.start and span.end <= last
+        }
+    )
+
+
+class _WordLabels:
+    """Per-word text, event label and sentence index of a document."""
+
+    def __init__(self, document: Document):
+        self.words = document.tokens
+        self.events = [0] * len(self.words)
+        for offset in document.events:
+            self.events[offset] = 1
+        self.sentence_of = [
+            index for index, sentence in enumerate(document.sentences) for _ in sentence
+        ]
 
 
 def _build_window(
     offsets: list[int],
     word_pieces: list[list[int]],
-    words: list[str],
-    labels: tuple[list[list[int]], list[int]],
+    document: Document,
+    labels: _WordLabels,
     tokenizer,
 ) -> Window:
-    entity_layers, events = labels
+    words, events = labels.words, labels.events
     input_ids = [tokenizer.cls_token_id]
     casing_ids = [CASING_PAD]
-    layer_labels: list[list[int]] = [[IGNORE_INDEX] for _ in entity_layers]
     event_labels = [IGNORE_INDEX]
     for offset in offsets:
         casing = casing_class(words[offset])
         for position, piece in enumerate(word_pieces[offset]):
             input_ids.append(piece)
             casing_ids.append(casing)
-            first = position == 0
-            for layer, column in enumerate(layer_labels):
-                column.append(entity_layers[layer][offset] if first else IGNORE_INDEX)
-            event_labels.append(events[offset] if first else IGNORE_INDEX)
+            event_labels.append(events[offset] if position == 0 else IGNORE_INDEX)
     input_ids.append(tokenizer.sep_token_id)
     casing_ids.append(CASING_PAD)
-    for column in layer_labels:
-        column.append(IGNORE_INDEX)
     event_labels.append(IGNORE_INDEX)
-    return Window(input_ids, casing_ids, list(offsets), layer_labels, event_labels)
+    return Window(
+        input_ids,
+        casing_ids,
+        list(offsets),
+        event_labels,
+        sentence_ids=[labels.sentence_of[offset] for offset in offsets],
+        entity_spans=_window_spans(document, offsets),
+    )

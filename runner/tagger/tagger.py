@@ -11,20 +11,15 @@ from pathlib import Path
 
 import torch
 
-from runner.tagger.encoding import (
-    ENTITY_LABELS,
-    IGNORE_INDEX,
-    Window,
-    make_windows,
-)
+from runner.tagger.encoding import IGNORE_INDEX, Window, make_windows
 from runner.tagger.litbank import (
-    MAX_LAYERS,
+    CATEGORIES,
     Document,
     EntitySpan,
     mention_kind,
-    spans_from_bio,
 )
 from runner.tagger.model import TaggerModel
+from runner.tagger.spans import decode_spans, nesting_layers, span_mask, span_targets
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DELTA_FILE = "delta.safetensors"
@@ -250,23 +245,23 @@ class Tagger:
         windows = make_windows(document, self.tokenizer, self.max_subwords)
         windows.sort(key=lambda window: len(window.input_ids))
         tokens = document.tokens
-        entity_columns = [["O"] * len(tokens) for _ in range(MAX_LAYERS)]
+        mentions: list[tuple[int, int, int]] = []
         event_scores = [0.0] * len(tokens)
         for start in range(0, len(windows), batch_size):
             batch = windows[start : start + batch_size]
-            entity_ids, event_ids = self._predict(batch)
-            for window, window_entities, window_events in zip(
-                batch, entity_ids, event_ids
-            ):
-                for word, offset in enumerate(window.word_offsets):
-                    for layer in range(MAX_LAYERS):
-                        label = ENTITY_LABELS[window_entities[word][layer]]
-                        entity_columns[layer][offset] = label
-                    event_scores[offset] = window_events[word]
+            window_spans, window_events = self._predict(batch)
+            for window, spans, events in zip(batch, window_spans, window_events):
+                offsets = window.word_offsets
+                mentions.extend(
+                    (offsets[first], offsets[last], label)
+                    for first, last, label in spans
+                )
+                for word, offset in enumerate(offsets):
+                    event_scores[offset] = events[word]
             if on_batch is not None:
                 on_batch(min(1.0, (start + batch_size) / len(windows)))
-        return _document_from_labels(
-            document, entity_columns, event_scores, self.event_threshold
+        return _document_from_predictions(
+            document, mentions, event_scores, self.event_threshold
         )
 
     def _autocast(self):
@@ -278,44 +273,39 @@ class Tagger:
         return torch.autocast("cuda", dtype=dtype)
 
     def _predict(self, batch: list[Window]) -> tuple[list, list]:
-        """Return per-word entity label ids [window][word][layer] and event probabilities."""
+        """Return each window's mentions (first, last, class) and event scores."""
         tensors = {
             name: tensor.to(self.device) for name, tensor in collate(batch).items()
         }
         with self._autocast():
-            entity_logits, event_logits = self.model(
-                tensors["input_ids"], tensors["casing_ids"], tensors["attention_mask"]
+            span_scores, event_logits = self.model(
+                tensors["input_ids"],
+                tensors["casing_ids"],
+                tensors["attention_mask"],
+                tensors["word_positions"],
             )
-        # The CRF's sums need float32 even when the encoder ran in half precision.
-        entity_logits, event_logits = entity_logits.float(), event_logits.float()
-        positions, word_mask = tensors["word_positions"], tensors["word_mask"]
-        emissions = self.model.entity_emissions(entity_logits, positions)
-        layer_mask = word_mask.repeat_interleave(MAX_LAYERS, dim=0)
-        columns = self.model.crf.decode(emissions, layer_mask)
-        events = event_logits.gather(
-            1, positions.unsqueeze(2).expand(-1, -1, 2)
-        ).softmax(-1)[..., 1].tolist()
-        entity_ids, event_ids = [], []
-        for row, window in enumerate(batch):
-            words = len(window.word_offsets)
-            layers = columns[row * MAX_LAYERS : (row + 1) * MAX_LAYERS]
-            entity_ids.append([[column[word] for column in layers] for word in range(words)])
-            event_ids.append(events[row][:words])
-        return entity_ids, event_ids
+        mask = span_mask(tensors["word_mask"], tensors["sentence_ids"])
+        spans = decode_spans(span_scores, mask)
+        events = event_logits.float().softmax(-1)[..., 1].tolist()
+        event_ids = [
+            events[row][: len(window.word_offsets)] for row, window in enumerate(batch)
+        ]
+        return spans, event_ids
 
 
-def _document_from_labels(
+def _document_from_predictions(
     document: Document,
-    entity_columns: list[list[str]],
+    mentions: list[tuple[int, int, int]],
     event_scores: list[float],
     event_threshold: float,
 ) -> Document:
     tokens = document.tokens
     predicted = Document(document.doc_id, document.sentences)
-    for layer, column in enumerate(entity_columns):
-        for start, end, category in spans_from_bio(column, layer):
-            kind = mention_kind(tokens[start : end + 1])
-            predicted.entities.append(EntitySpan(start, end, category, layer, kind))
+    layers = nesting_layers([(first, last) for first, last, _ in mentions])
+    for (start, end, label), layer in zip(mentions, layers):
+        kind = mention_kind(tokens[start : end + 1])
+        category = CATEGORIES[label - 1]
+        predicted.entities.append(EntitySpan(start, end, category, layer, kind))
     predicted.entities.sort()
     predicted.event_scores = event_scores
     predicted.events = [
@@ -325,12 +315,13 @@ def _document_from_labels(
 
 
 def collate(windows: list[Window]) -> dict[str, torch.Tensor]:
-    """Pad windows into batch tensors. Padded label positions get IGNORE_INDEX.
+    """Pad windows into batch tensors.
 
     Besides the subword tensors, ``word_positions`` [batch, word] contains each
-    word's first subword (0 in padding), ``word_mask`` marks real words, and
-    ``word_entity_labels`` [batch * layer, word] and ``word_event_labels``
-    [batch, word] contain the labels at word level.
+    word's first subword (0 in padding), ``word_mask`` marks real words,
+    ``sentence_ids`` gives each word's sentence (-1 in padding),
+    ``word_event_labels`` [batch, word] the event labels (``IGNORE_INDEX`` in
+    padding) and ``span_targets`` [batch, first, last] the gold span classes.
     """
     length = max(len(window.input_ids) for window in windows)
     words = max(len(window.word_offsets) for window in windows)
@@ -346,13 +337,7 @@ def collate(windows: list[Window]) -> dict[str, torch.Tensor]:
     word_mask = torch.tensor(
         [pad([True] * len(w.word_offsets), False, words) for w in windows]
     )
-    entity_labels = torch.tensor(
-        [[pad(column, IGNORE_INDEX) for column in window.entity_labels] for window in windows]
-    )  # [batch, layer, subword]
     event_labels = torch.tensor([pad(w.event_labels, IGNORE_INDEX) for w in windows])
-    word_entity_labels = entity_labels.gather(
-        2, word_positions.unsqueeze(1).expand(-1, MAX_LAYERS, -1)
-    ).flatten(0, 1)
     word_event_labels = event_labels.gather(1, word_positions)
     return {
         "input_ids": torch.tensor([pad(w.input_ids, 0) for w in windows]),
@@ -362,8 +347,7 @@ def collate(windows: list[Window]) -> dict[str, torch.Tensor]:
         ),
         "word_positions": word_positions,
         "word_mask": word_mask,
-        "word_entity_labels": word_entity_labels.masked_fill(
-            ~word_mask.repeat_interleave(MAX_LAYERS, dim=0), IGNORE_INDEX
-        ),
         "word_event_labels": word_event_labels.masked_fill(~word_mask, IGNORE_INDEX),
+        "sentence_ids": torch.tensor([pad(w.sentence_ids, -1, words) for w in windows]),
+        "span_targets": span_targets([w.entity_spans for w in windows], words),
     }
