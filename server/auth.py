@@ -2,8 +2,10 @@
 
 With no keys configured every request is let through and jobs have no owner.
 With keys, each request except the open paths must carry one, as
-``Authorization: Bearer KEY`` or ``X-API-Key: KEY``; a job belongs to the key
-that submitted it, and other keys get 404 for it, as if it did not exist.
+``Authorization: Bearer KEY`` or ``X-API-Key: KEY``. Both headers, or a header
+repeated, may carry the same key, but a request with two different keys is
+rejected. A job belongs to the key that submitted it, and other keys get 404
+for it, as if it did not exist.
 """
 
 from __future__ import annotations
@@ -38,7 +40,10 @@ def fingerprint(key: str) -> str:
 def load_keys(inline: str, path: str) -> list[str]:
     """Read keys from a comma-separated string and a file of one key per line.
 
-    Blank lines and lines starting with ``#`` in the file are skipped.
+    White space around each key is removed, as it is from a presented key (and
+    HTTP drops it around header values), so a key that kept it could never
+    match. Lines of the file that are blank, or whose first character after
+    that is ``#``, are skipped.
 
     Raises:
         ValueError: the file cannot be read; the message names it.
@@ -72,9 +77,9 @@ class KeyChecker:
         if now - self._last_reject_log < REJECT_LOG_INTERVAL_S:
             return
         logger.warning(
-            "rejected %d request(s) with an invalid API key; latest from %s for "
-            "%s %s", self._rejected_since_log, request.remote, request.method,
-            request.path,
+            "rejected %d request(s) with an invalid or conflicting API key; latest "
+            "from %s for %s %s", self._rejected_since_log, request.remote,
+            request.method, request.path,
         )  # fmt: skip
         self._rejected_since_log, self._last_reject_log = 0, now
 
@@ -97,13 +102,17 @@ class KeyChecker:
         return self.protect_status or path not in STATUS_PATHS
 
 
-def presented_key(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    api_key = request.headers.get("X-API-Key", "").strip()
-    return api_key or None
+def presented_keys(request: web.Request) -> list[str]:
+    """Collect the distinct non-empty keys of all Bearer and X-API-Key headers."""
+    keys: list[str] = []
+    for header in request.headers.getall("Authorization", []):
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            keys.append(value.strip())
+    for header in request.headers.getall("X-API-Key", []):
+        if header.strip():
+            keys.append(header.strip())
+    return list(dict.fromkeys(keys))
 
 
 def make_auth_middleware(checker: KeyChecker) -> web.Middleware:
@@ -112,9 +121,20 @@ def make_auth_middleware(checker: KeyChecker) -> web.Middleware:
         request[OWNER_KEY] = None
         if not checker.needs_key(request.path):
             return await handler(request)
-        key = presented_key(request)
+        keys = presented_keys(request)
         challenge = {"WWW-Authenticate": 'Bearer realm="booknlp-jobs"'}
-        if key is None:
+        if len(keys) > 1:
+            # Checking only one of them would let a request through whose
+            # other key is wrong, and no rule decides which one the client meant.
+            checker.log_rejection(request)
+            raise ApiError(
+                401, "unauthorized",
+                f"the request carries {len(keys)} different API keys in its "
+                "Authorization and X-API-Key headers; send only one key, as "
+                "'Authorization: Bearer KEY' or 'X-API-Key: KEY'",
+                headers=challenge,
+            )  # fmt: skip
+        if not keys:
             scheme = request.headers.get("Authorization", "").partition(" ")[0]
             if scheme and scheme.lower() != "bearer":
                 # The scheme only: what follows it may be a secret.
@@ -130,7 +150,7 @@ def make_auth_middleware(checker: KeyChecker) -> web.Middleware:
                 "'X-API-Key: KEY'",
                 headers=challenge,
             )  # fmt: skip
-        owner = checker.owner_of(key)
+        owner = checker.owner_of(keys[0])
         if owner is None:
             checker.log_rejection(request)
             raise ApiError(

@@ -338,7 +338,14 @@ def _stats_schema() -> Schema:
             "jobs": counts_by_status,
             # Keys are finished job statuses and child_death, each present once it
             # has happened.
-            "outcomes": {"type": "object", "additionalProperties": _count()},
+            "outcomes": {
+                "type": "object", "additionalProperties": _count(),
+                "description": (
+                    "Finished jobs by status, and runner child deaths, since "
+                    "the service started. With API keys, only the caller's "
+                    "jobs count, and only the child deaths during them."
+                ),
+            },
             "child": child,
             "limits": limits,
         },
@@ -564,7 +571,8 @@ def _shared_responses() -> Schema:
             "job_not_found",
         ),
         "Unauthorized": _error(
-            "The API key is missing or not valid.",
+            "The API key is missing or not valid, or the request carries two "
+            "different keys.",
             "unauthorized",
             **{"WWW-Authenticate": _ref("headers", "WwwAuthenticate")},
         ),

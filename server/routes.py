@@ -238,6 +238,9 @@ async def job_stats(request: web.Request) -> web.Response:
     scheduler = _scheduler(request)
     settings = request.app[SETTINGS]
     supervisor = scheduler.supervisor
+    # With API keys, "jobs", "outcomes" and "queue.running" cover the caller's
+    # key only. The other figures describe the queue, runner child and settings
+    # that all keys share.
     body = {
         "queue": {
             "waiting": len(scheduler.pending),
@@ -246,7 +249,7 @@ async def job_stats(request: web.Request) -> web.Response:
             "busy": scheduler.running is not None,
         },
         "jobs": scheduler.table.counts(owner=request[OWNER_KEY]),
-        "outcomes": dict(scheduler.outcomes),
+        "outcomes": scheduler.outcomes_of(request[OWNER_KEY]),
         "child": {
             "pid": supervisor.pid,
             "ready": supervisor.ready,

@@ -64,7 +64,11 @@ class JobScheduler:
             on_exit=self._on_child_exit,
             start_timeout_s=settings.child_start_timeout_s,
         )
-        self.outcomes: collections.Counter[str] = collections.Counter()
+        # Finished jobs and child deaths since the start, by the fingerprint of
+        # the API key that owns the job (None with keys off, or with no job).
+        self._outcomes: collections.defaultdict[
+            str | None, collections.Counter[str]
+        ] = collections.defaultdict(collections.Counter)
         self.metrics = ServiceMetrics()
         self.memory = MemoryGuard(
             lambda: self.supervisor.pid,
@@ -292,8 +296,18 @@ class JobScheduler:
                 logger.debug("job %s traceback:\n%s", job.job_id, payload["traceback"])
             self._finish(job, JobStatus.FAILED, error)
 
+    def outcomes_of(self, owner: str | None) -> dict[str, int]:
+        """Count the finished jobs of ``owner`` by status, and its child deaths.
+
+        A child death counts for the owner of the job it was running. One with
+        no job running counts for ``None``, which only a service without API
+        keys shows.
+        """
+        return dict(self._outcomes.get(owner, {}))
+
     def _on_child_exit(self, cause: str) -> None:
         job = self.running
+        owner = job.owner if job is not None else None
         kill_cause, self._kill_cause = self._kill_cause, None
         code = kill_cause["code"] if kill_cause else None
         self.metrics.child_restarts.labels(restart_cause(cause, code)).inc()
@@ -304,7 +318,7 @@ class JobScheduler:
                 self._finish(job, JobStatus.FAILED, kill_cause)
             else:
                 self._finish(job, JobStatus.FAILED, {"code": "child_died", "message": cause})
-        self.outcomes["child_death"] += 1
+        self._outcomes[owner]["child_death"] += 1
         reason = self.supervisor.unavailable_reason
         if reason is not None:
             self._fail_waiting(reason)
@@ -368,7 +382,7 @@ class JobScheduler:
 
         # The text is no longer needed; the result stays until the job expires.
         self.table.delete_files(job, keep_result=status is JobStatus.COMPLETED)
-        self.outcomes[status.value] += 1
+        self._outcomes[job.owner][status.value] += 1
         self._count_outcome(job)
         self._log_outcome(job)
         event = self._finished.pop(job.job_id, None)

@@ -285,9 +285,12 @@ def _check_pipeline(
             field="pipeline",
         )  # fmt: skip
     if not pipeline:
+        # An empty list is rejected rather than read as "all components", because
+        # it is more likely a client bug than a request for everything.
         raise ApiError(
             400, "invalid_field",
-            f"pipeline is empty; name components from {list(engine.components)}",
+            f"'pipeline' is empty; name at least one component from "
+            f"{list(provided)}, or leave 'pipeline' out to compute all of them",
             field="pipeline",
         )  # fmt: skip
     chosen: list[str] = []

@@ -6,10 +6,12 @@ import logging
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient
+from multidict import CIMultiDict
 
 from server.app import create_app
 from server.config import Settings
-from tests.conftest import ClientFactory, wait_status
+from tests.conftest import ClientFactory, wait_ready, wait_status
 
 ALPHA = {"Authorization": "Bearer alpha-secret-key"}
 BETA = {"X-API-Key": "beta-secret-key"}
@@ -106,3 +108,90 @@ async def test_open_without_keys(make_client: ClientFactory) -> None:
     job = await response.json()
     done = await wait_status(client, job["job_id"], {"completed"})
     assert done["status"] == "completed"
+
+
+async def _submit_as(client: TestClient, headers: dict[str, str], text: str) -> str:
+    response = await client.post("/v1/jobs", json={"text": text}, headers=headers)
+    body = await response.json()
+    assert response.status == 202, body
+    return str(body["job_id"])
+
+
+async def test_stats_cover_own_key_only(make_client: ClientFactory) -> None:
+    client = await make_client(api_keys=KEYS)
+    done = await _submit_as(client, ALPHA, "a finished book")
+    await wait_status(client, done, {"completed"}, headers=ALPHA)
+    crashed = await _submit_as(client, ALPHA, "#test-engine chunks=5 kill_at=2\nbook")
+    await wait_status(client, crashed, {"failed"}, headers=ALPHA)
+    await wait_ready(client, headers=ALPHA)
+
+    own = await (await client.get("/v1/jobs/stats", headers=ALPHA)).json()
+    assert own["jobs"]["completed"] == 1
+    assert own["jobs"]["failed"] == 1
+    assert own["outcomes"] == {"completed": 1, "failed": 1, "child_death": 1}
+
+    other = await (await client.get("/v1/jobs/stats", headers=BETA)).json()
+    assert set(other["jobs"].values()) == {0}
+    assert other["outcomes"] == {}
+    assert other["queue"]["running"] is None
+    # Queue occupancy and the runner child are shared by every key.
+    assert other["child"]["restarts"] == own["child"]["restarts"] == 1
+
+
+async def test_conflicting_credentials_are_401(make_client: ClientFactory) -> None:
+    client = await make_client(api_keys=KEYS, wait=False)
+    cases = {
+        "invalid header key, valid bearer": {
+            "X-API-Key": "guessed-key", "Authorization": "Bearer alpha-secret-key",
+        },
+        "valid header key, invalid bearer": {
+            "X-API-Key": "alpha-secret-key", "Authorization": "Bearer guessed-key",
+        },
+        "two valid keys": {
+            "X-API-Key": "beta-secret-key", "Authorization": "Bearer alpha-secret-key",
+        },
+    }  # fmt: skip
+    for case, headers in cases.items():
+        response = await client.get("/v1/jobs", headers=headers)
+        body = await response.json()
+        message = body["error"]["message"]
+        assert response.status == 401, case
+        assert body["error"]["code"] == "unauthorized", case
+        assert "different API keys" in message, case
+        assert "send only one" in message, case
+        assert "secret" not in message, case
+        assert response.headers["WWW-Authenticate"].startswith("Bearer"), case
+
+
+async def test_repeated_key_headers_must_agree(make_client: ClientFactory) -> None:
+    client = await make_client(api_keys=KEYS, wait=False)
+    headers = CIMultiDict([("X-API-Key", "alpha-secret-key"), ("X-API-Key", "guessed")])
+    response = await client.get("/v1/jobs", headers=headers)
+    assert response.status == 401
+    assert "different API keys" in (await response.json())["error"]["message"]
+
+
+async def test_same_key_twice_is_accepted(make_client: ClientFactory) -> None:
+    client = await make_client(api_keys=KEYS, wait=False)
+    headers = {
+        "X-API-Key": "alpha-secret-key", "Authorization": "Bearer alpha-secret-key",
+    }  # fmt: skip
+    response = await client.get("/v1/jobs", headers=headers)
+    assert response.status == 200
+
+
+async def test_key_file_lines_are_trimmed(
+    make_client: ClientFactory, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "keys"
+    key_file.write_text("\t beta key with spaces \r\n  # indented comment\n")
+    client = await make_client(api_keys_file=str(key_file), wait=False)
+    for presented in ("beta key with spaces", " beta key with spaces "):
+        headers = {"X-API-Key": presented}
+        assert (await client.get("/v1/jobs", headers=headers)).status == 200
+    bearer = {"Authorization": "Bearer beta key with spaces"}
+    assert (await client.get("/v1/jobs", headers=bearer)).status == 200
+    inner = {"X-API-Key": "beta key  with spaces"}
+    assert (await client.get("/v1/jobs", headers=inner)).status == 401
+    comment = {"X-API-Key": "# indented comment"}
+    assert (await client.get("/v1/jobs", headers=comment)).status == 401

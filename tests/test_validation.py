@@ -202,3 +202,26 @@ def test_component_without_its_requirement(pipeline: str) -> None:
     # The spaCy engine builds characters without quotes.
     spacy = parse_body(b"He ran.", "text/plain", {"pipeline": "characters"}, ENGINES["spacy"])
     assert spacy.components == ("characters",)
+
+
+async def test_empty_pipeline_same_in_json_and_query(
+    make_client: ClientFactory,
+) -> None:
+    client = await make_client()
+    forms = {
+        "json list": {"json": {"text": "a", "pipeline": []}},
+        "empty query": {"data": b"a", "headers": TEXT, "params": {"pipeline": ""}},
+        "only commas": {"data": b"a", "headers": TEXT, "params": {"pipeline": " , "}},
+    }
+    for path in ("/v1/jobs", "/v1/analyze"):
+        for form, request in forms.items():
+            response = await client.post(path, **request)
+            error = (await response.json())["error"]
+            assert response.status == 400, (path, form)
+            assert error["code"] == "invalid_field", (path, form)
+            assert error["field"] == "pipeline", (path, form)
+            assert "'pipeline' is empty" in error["message"], (path, form)
+            assert "['tokens']" in error["message"], (path, form)
+            assert "leave 'pipeline' out" in error["message"], (path, form)
+    listed = await (await client.get("/v1/jobs")).json()
+    assert listed["count"] == 0
