@@ -154,3 +154,44 @@ def test_logged_time_counts_parse_once(engine: Engine, tmp_path, caplog) -> None
     assert timings["parse.tagger"] > 0.2
     # The log rounds to 0.1 s, and the result times its write stage separately.
     assert abs(logged - stages) < 0.15
+
+
+def _run(engine: Engine, tmp_path, text: str) -> dict:
+    result, _messages, _stats = run_job(
+        engine, tmp_path, text.encode(), COMPONENTS, model="litbank"
+    )
+    return result
+
+
+def test_titles_are_person_mentions(engine: Engine, tmp_path) -> None:
+    text = (
+        "I saw the Captain on deck. The Queen summoned the Duke. "
+        'Her Majesty was angry. "Go," said the Queen.\n'
+    )
+    result = _run(engine, tmp_path, text)
+    found = _entities(result)
+    assert ("the Captain", "PER", "PROP") in found
+    assert ("The Queen", "PER", "PROP") in found
+    assert ("the Duke", "PER", "PROP") in found
+    # A title that is no name alone stays a mention, as a noun phrase.
+    assert ("Her Majesty", "PER", "NOM") in found
+    names = {character["name"].lower() for character in result["characters"]}
+    assert {"the queen", "the captain", "the duke"} <= names
+    queen = [c for c in result["characters"] if c["name"].lower() == "the queen"]
+    # Both "The Queen" and "the Queen" are one character.
+    assert len(queen) == 1
+
+
+def test_nested_spans_give_one_name(engine: Engine, tmp_path) -> None:
+    result = _run(engine, tmp_path, "»Nein«, sagte Hans.\n")
+    hans = [row for row in result["entities"] if row["text"] == "Hans"]
+    assert len(hans) == 1
+    characters = [c for c in result["characters"] if c["name"] == "Hans"]
+    assert characters[0]["mention_count"] == 1
+
+
+def test_mention_stops_before_main_verb(engine: Engine, tmp_path) -> None:
+    result = _run(engine, tmp_path, "The old woman who kept the gate laughed at him.\n")
+    texts = {row["text"] for row in result["entities"]}
+    assert not any("laughed" in text for text in texts), texts
+    assert "The old woman who kept the gate" in texts

@@ -238,7 +238,8 @@ def silent_article_names(
         if name is None or name.honorific is not None:
             continue
         parts = without_articles(name.parts)
-        if not parts:
+        # A lone title after "the" ("the Duke") is a person, as with a name.
+        if not parts or all(honorific_key(part) in HONORIFICS for part in parts):
             continue
         tally = tallies.setdefault(parts, Counter())
         tally["all"] += 1

@@ -135,6 +135,22 @@ def trim_span(
     return (start, end) if start <= end else None
 
 
+def with_title_article(
+    words: Sequence[str], span_start: int, start: int, end: int
+) -> int:
+    """Return the start of a person run, moved back over "the" before a lone title.
+
+    "the Captain" and "the Queen" name one person in a book, like a name, but
+    the run contains only a title, which alone is no name. Keeping the article
+    makes the mention "the Captain". ``span_start`` is where the labelled
+    span began; the article must lie inside it.
+    """
+    titles_only = all(_is_honorific(word) for word in words[start : end + 1])
+    if titles_only and start > span_start and words[start - 1].lower() == "the":
+        return start - 1
+    return start
+
+
 def extend_over_honorifics(words: Sequence[str], start: int) -> int:
     """Move ``start`` left over capitalised honorifics (``Mr.``, ``Lady``, ``Dr``)."""
     while start > 0 and _is_honorific(words[start - 1]):
@@ -356,7 +372,11 @@ def name_key(words: Sequence[str]) -> str:
     index = 0
     while index < len(words) - 1 and _is_honorific(words[index]):
         index += 1
-    return " ".join(words[index:])
+    rest = list(words[index:])
+    # "The Queen" opening a sentence is the same name as "the Queen".
+    if len(rest) > 1 and rest[0].lower() in _LEADING_DETERMINERS:
+        rest[0] = rest[0].lower()
+    return " ".join(rest)
 
 
 def drop_common_first_words(
@@ -370,7 +390,13 @@ def drop_common_first_words(
     trimmed = []
     for candidate in candidates:
         first = candidate.words[0]
-        if not candidate.sentence_initial or not casing.is_common_word(first):
+        # "The" before a lone title is part of the name ("The Queen").
+        kept_article = first.lower() == "the" and len(candidate.words) > 1
+        if (
+            not candidate.sentence_initial
+            or not casing.is_common_word(first)
+            or kept_article
+        ):
             trimmed.append(candidate)
             continue
         if len(candidate.words) == 1:
@@ -491,7 +517,9 @@ def _final_category(
 def _proper_mention(candidate: NameCandidate, category: str) -> Mention:
     gender = None
     if category == PER:
-        gender = honorific_gender(honorific_key(candidate.words[0]))
+        # The first title gives the gender: "Mrs. Bennet", "the Queen".
+        titles = [word for word in candidate.words if _is_honorific(word)]
+        gender = honorific_gender(honorific_key(titles[0])) if titles else None
         given = name_key(candidate.words).split()[0].lower()
         gender = gender or GIVEN_NAME_GENDER.get(canonical_given_name(given))
     return Mention(

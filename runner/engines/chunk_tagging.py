@@ -15,6 +15,9 @@ from spacy.tokens import Doc
 from runner.tagger.litbank import Document
 from runner.tagger.tagger import Tagger
 
+# Parts of speech that root a clause rather than a noun phrase.
+CLAUSE_ROOT_POS = frozenset({"VERB", "AUX"})
+
 
 @dataclasses.dataclass
 class DocTags:
@@ -62,6 +65,11 @@ def tag_docs(
         # The tagger keeps each mention inside one sentence, so inside one doc.
         number, start = origin[span.start]
         _, end = origin[span.end]
+        # A mention is a noun phrase. A span whose root is a verb runs on into
+        # a clause ("The old woman who kept the gate laughed at him"): on 16
+        # LitBank documents, 2 of 50 such predictions were right.
+        if docs[number][start : end + 1].root.pos_ in CLAUSE_ROOT_POS:
+            continue
         tags[number].spans.append((start, end, span.category))
 
     for offset in tagged.events:

@@ -249,9 +249,8 @@ class _JobRun:
         for part, seconds in parser.seconds.items():
             if seconds:
                 self.timings[f"parse.{part}"] = round(seconds, 3)
-        mentions = parser.mentions + resolve_names(
-            parser.name_candidates, parser.casing
-        )
+        names = resolve_names(parser.name_candidates, parser.casing)
+        mentions = parser.mentions + names + _unnamed(parser.title_mentions, names)
         self.mentions = sorted(mentions, key=lambda m: (m.start, m.end))
 
     def _quote_tokens(self) -> list[QuoteTokens]:
@@ -340,3 +339,13 @@ def _read_text(path: str) -> str:
             f"text file {path!r} is not valid UTF-8 at byte {error.start}; "
             "re-encode it as UTF-8 and resubmit"
         ) from error
+
+
+def _unnamed(title_mentions: list[Mention], names: list[Mention]) -> list[Mention]:
+    """Return the tagger's proper-noun spans that no name mention covers.
+
+    A title that is no name alone ("Her Majesty", "His Lordship") still marks
+    a mention, so it stays as a common noun phrase.
+    """
+    covered = {token for name in names for token in range(name.start, name.end + 1)}
+    return [mention for mention in title_mentions if mention.head not in covered]

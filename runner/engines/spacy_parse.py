@@ -39,6 +39,7 @@ from runner.analysis.entities import (
     split_person_span,
     starts_with_honorific,
     trim_span,
+    with_title_article,
     without_format_characters,
 )
 from runner.analysis.lexicon import PERSON_NOUNS, PRONOUN_GENDER, SPEECH_VERBS
@@ -67,6 +68,8 @@ class ChunkParser:
         table: compact token arrays for the whole book.
         mentions: noun-phrase and pronoun mentions, in parse order.
         name_candidates: proper-noun spans for ``resolve_names``, in parse order.
+        title_mentions: a NOM mention for each tagger span with a proper-noun
+            root, to keep where ``resolve_names`` finds no name ("Her Majesty").
         casing: the book's casing evidence so far, for ``resolve_names``.
         event_tokens: global ids of event tokens (only with a tagger).
     """
@@ -94,6 +97,7 @@ class ChunkParser:
         self.table = TokenTable()
         self.mentions: list[Mention] = []
         self.name_candidates: list[NameCandidate] = []
+        self.title_mentions: list[Mention] = []
         self.event_tokens: list[int] = []
         self.casing = CasingEvidence()
         # Seconds spent in spaCy and in the tagger, for the result's timings.
@@ -315,8 +319,13 @@ class ChunkParser:
                 spans.append((trimmed[0], trimmed[1], category))
                 continue
             for run in split_person_span(words, pos, is_stop, trimmed[0], trimmed[1]):
-                spans.append((run[0], run[1], category))
-        return spans
+                spans.append((with_title_article(words, start, *run), run[1], category))
+        # Two nested spans can trim to the same words ("sagte Hans" and "Hans"),
+        # and one name must not count twice. The first, outer one is kept.
+        first_of: dict[tuple[int, int], tuple[int, int, str | None]] = {}
+        for span in spans:
+            first_of.setdefault(span[:2], span)
+        return list(first_of.values())
 
     def _add_nominal_and_pronoun_mentions(
         self, doc: Doc, words: list[str], taken: list[bool], global_ids: list[int]
@@ -371,12 +380,11 @@ class ChunkParser:
 
         The kind follows the span's syntactic root: a pronoun root gives PRON
         ("those who knew him"), any other root NOM. A lone third-person pronoun
-        is already a mention of its own and is not added twice.
+        is already a mention of its own and is not added twice. A span with a
+        proper-noun root goes to ``title_mentions``, as NOM.
         """
         for start, end, category in tags.spans:
             root = doc[start : end + 1].root
-            if root.pos_ == "PROPN":
-                continue
             lemma = root.lemma_.lower()
             if root.pos_ == "PRON":
                 if start == end and root.lower_ in PRONOUN_GENDER:
@@ -385,18 +393,20 @@ class ChunkParser:
             else:
                 kind, key = NOM, lemma
                 gender = PERSON_NOUNS.get(lemma) if category == PER else None
-            self.mentions.append(
-                Mention(
-                    start=global_ids[start],
-                    end=global_ids[end],
-                    category=category,
-                    kind=kind,
-                    head=global_ids[root.i],
-                    key=key,
-                    words=tuple(words[start : end + 1]),
-                    gender=gender,
-                )
+            mention = Mention(
+                start=global_ids[start],
+                end=global_ids[end],
+                category=category,
+                kind=kind,
+                head=global_ids[root.i],
+                key=key,
+                words=tuple(words[start : end + 1]),
+                gender=gender,
             )
+            if root.pos_ == "PROPN":
+                self.title_mentions.append(mention)
+            else:
+                self.mentions.append(mention)
 
 
 def _within(offsets: Sequence[int], piece: Piece) -> Sequence[int]:
