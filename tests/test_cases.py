@@ -81,6 +81,12 @@ LINE_ENDINGS = {
     "crlf": CRLF,
     "cr": CRLF.replace(b"\n", b""),
     "lf": CRLF.replace(b"\r", b""),
+    # "ps" has paragraph separators (U+2029) between paragraphs and line
+    # separators (U+2028) inside them. "ff" has form feeds between paragraphs.
+    "ps": CRLF.replace(b"\r\n\r\n", "\u2029".encode()).replace(
+        b"\r\n", "\u2028".encode()
+    ),
+    "ff": CRLF.replace(b"\r\n\r\n", b"\f").replace(b"\r", b""),
 }
 
 
@@ -101,6 +107,8 @@ def test_line_endings_same_words(engine: Engine, tmp_path_factory) -> None:
     }
     assert words(results["crlf"]) == words(results["lf"])
     assert words(results["cr"]) == words(results["lf"])
+    assert words(results["ps"]) == words(results["lf"])
+    assert words(results["ff"]) == words(results["lf"])
 
 
 @pytest.mark.parametrize("ending", sorted(LINE_ENDINGS))
@@ -429,3 +437,37 @@ def test_chapter_word_starts_sentence(engine: Engine, tmp_path) -> None:
     sentence = sentence_words(result, chapter[0]["sentence_id"])
     assert "grandmother" in sentence
     assert "Agnes" in sentence
+
+
+# Punctuation glued to a typewriter dash, as in Project Gutenberg's Austen.
+
+GLUED_DASH = (
+    "“Poor Miss Taylor!--I wish she were here again,” said Emma.\n\n"
+    "“What a pity it is that Mr. Weston ever thought of her!”--said her father."
+    "\n\nMiss Taylor had gone.\n"
+).encode()
+
+
+def test_glued_dash_splits_punctuation(engine: Engine, tmp_path) -> None:
+    tokens = words(analyse(engine, tmp_path, GLUED_DASH))
+    assert "Taylor!" not in tokens
+    index = tokens.index("Taylor")
+    assert tokens[index : index + 4] == ["Taylor", "!", "--", "I"]
+
+
+def test_glued_dash_one_character(engine: Engine, tmp_path) -> None:
+    result = analyse(engine, tmp_path, GLUED_DASH)
+    taylor = character_named(result, "Miss Taylor")
+    assert set(taylor["names"]) == {"Miss Taylor"}
+    assert not [e for e in result["entities"] if "!" in e["text"]]
+
+
+# An elided year in a book with single quotation marks.
+
+ELIDED_YEAR = "He came home in '49.\n\n'Come here,' said Mary.\n".encode()
+
+
+def test_elided_year_opens_no_quote(engine: Engine, tmp_path) -> None:
+    quotes = analyse(engine, tmp_path, ELIDED_YEAR)["quotes"]
+    assert [quote["text"] for quote in quotes] == ["'Come here,'"]
+    assert speaker_name(quotes[0]) == "Mary"

@@ -98,6 +98,54 @@ def test_paragraphs_same_any_newline(newline: str) -> None:
     ]
 
 
+@pytest.mark.parametrize("separator", ["\u2029", "\f", "\n\f\n", "\u2029\n"])
+def test_paragraph_separators_split(separator: str) -> None:
+    text = separator.join(["First line\ngoes on.", "Second.", "Third."])
+    texts = paragraph_texts(text)
+    assert len(texts) == 3
+    assert [t.split() for t in texts] == [
+        ["First", "line", "goes", "on."],
+        ["Second."],
+        ["Third."],
+    ]
+
+
+def test_paragraph_separator_keeps_offsets() -> None:
+    text = "“Come here,” said Ann.\u2029“No,” said Tom.\u2029He left."
+    normalized = normalize_text(text)
+    assert len(normalized) == len(text)
+    paragraphs = split_paragraphs(normalized, 0, len(normalized))
+    assert [text[p.start : p.end] for p in paragraphs] == [
+        "“Come here,” said Ann.",
+        "“No,” said Tom.",
+        "He left.",
+    ]
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\v"])
+def test_line_separators_are_line_breaks(separator: str) -> None:
+    raw = f"One{separator}two"
+    assert normalize_text(raw) == "One\ntwo"
+    lines = ['"Is it?" asked Petra.', "Her uncle nodded.", '"Yes," he said.']
+    assert paragraph_texts(separator.join(lines)) == lines
+    wrapped = f"She walked to the end of the{separator}lane.\u2029Then she slept."
+    assert paragraph_texts(wrapped) == [
+        "She walked to the end of the\nlane.",
+        "Then she slept.",
+    ]
+
+
+def test_span_markers_between_paragraph_separators() -> None:
+    text = (
+        "Header\u2029*** START OF THE PROJECT GUTENBERG EBOOK X ***\u2029"
+        "Story.\fEnd of the Project Gutenberg EBook of X\f"
+        "*** END OF THE PROJECT GUTENBERG EBOOK X ***\u2029Licence."
+    )
+    span = find_analysed_span(text)
+    assert text[span.start : span.end].strip() == "Story."
+    assert span.boilerplate_removed is True
+
+
 def test_paragraphs_line_mode_without_blanks() -> None:
     text = '"Is it?" asked Petra.\nHer uncle nodded.\n"Yes," he said.'
     assert paragraph_texts(text) == [

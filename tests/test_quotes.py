@@ -223,6 +223,36 @@ def test_dialect_elision_after_tag_stays_apostrophe() -> None:
     assert quote_texts(text, SINGLE) == ["'Coming,'", "'All right,'", "'Good lad,'"]
 
 
+def test_elided_year_opens_no_quote() -> None:
+    text = "He came home in '49.\n\n'Come here,' said Mary."
+    assert choose_style(text) == SINGLE
+    assert quote_texts(text) == ["'Come here,'"]
+
+
+@pytest.mark.parametrize("elision", ["'49", "'90s", "’49", "’90s", "‘49", "‘90s", "'6"])
+def test_elided_numbers_never_quote_marks(elision: str) -> None:
+    text = (
+        f"They left in {elision}, Ann said.\n\n"
+        f"'Back in {elision},' said Mary, 'we had {elision} and more.'\n\n"
+        f"{elision} was cold. 'Come in,' she said."
+    )
+    assert quote_texts(text, SINGLE) == [
+        f"'Back in {elision},'",
+        f"'we had {elision} and more.'",
+        "'Come in,'",
+    ]
+
+
+def test_curly_mark_before_long_number_opens() -> None:
+    text = "‘1984 was cold,’ said Ann."
+    assert quote_texts(text, SINGLE) == ["‘1984 was cold,’"]
+
+
+def test_style_ignores_elided_years() -> None:
+    text = "In ‘49 and ‘52 and ‘61 they came. “Hello,” she said."
+    assert choose_style(text) == DOUBLE
+
+
 def test_double_style_ignores_apostrophes() -> None:
     text = "The girls’ path. “It’s the Harpers’ gate,” she said. ’Twas dark."
     assert quote_texts(text) == ["“It’s the Harpers’ gate,”"]
@@ -270,6 +300,21 @@ def test_sentence_plan_quote_after_dash() -> None:
     plan = plan_sentence_starts(words, open_marks=[2], close_marks=[5])
     assert plan[2] is False
     assert plan[3] is False
+    assert plan[5] is False
+
+
+@pytest.mark.parametrize("dash", ["--", "----", "―", "‒", "⸺", "⸻"])
+def test_sentence_plan_quote_after_any_dash(dash: str) -> None:
+    words = ["door", dash, "“", "hiding", "?", "”"]
+    plan = plan_sentence_starts(words, open_marks=[2], close_marks=[5])
+    assert plan[2] is False
+    assert plan[3] is False
+
+
+@pytest.mark.parametrize("dash", ["----", "―", "⸺"])
+def test_sentence_plan_after_dash_close_joins(dash: str) -> None:
+    words = ["“", "If", "you", dash, "”", "Tobias", "said", "."]
+    plan = plan_sentence_starts(words, open_marks=[0], close_marks=[4])
     assert plan[5] is False
 
 

@@ -4,6 +4,11 @@ Offsets index the submitted text: the file decoded from UTF-8, with a leading
 byte-order mark (U+FEFF) kept as character 0. ``normalize_text`` returns a string
 of the same length, so an offset found in the normalized text is also an offset
 into the submitted one.
+
+Line breaks are LF, CRLF, CR, the line separator U+2028 and the vertical tab,
+which ``normalize_text`` turns into LF. The paragraph separator U+2029 and the
+form feed stay in the text, and the layout reads each as a line break followed by
+a blank line.
 """
 
 from __future__ import annotations
@@ -15,6 +20,11 @@ import re
 logger = logging.getLogger(__name__)
 
 BYTE_ORDER_MARK = "\ufeff"
+# NOTE: NEL (U+0085) is no line break here. In UTF-8 text it is more often a
+# Windows-1252 ellipsis decoded as Latin-1 than a newline.
+_LINE_BREAKS = str.maketrans({"\r": "\n", "\u2028": "\n", "\v": "\n"})
+_PARAGRAPH_BREAKS = "\u2029\f"
+_BREAK = re.compile(f"[\n{_PARAGRAPH_BREAKS}]")
 
 # Above this many non-blank lines per blank-line-separated block, blank lines do
 # not mark paragraphs, so each line break does. Prose hard-wrapped at about 70
@@ -25,15 +35,25 @@ MAX_LINES_PER_BLOCK = 20
 # set in capitals and the all-caps rule would mark every paragraph as a heading.
 MAX_ALL_CAPS_SHARE = 0.5
 
+# A line starts after LF or a paragraph break and ends before one of them.
+_LINE_START = rf"(?:^|(?<=[{_PARAGRAPH_BREAKS}]))"
+_LINE_END = rf"(?=[\n{_PARAGRAPH_BREAKS}]|\Z)"
+_IN_LINE = rf"[^\n{_PARAGRAPH_BREAKS}]"
 _START_MARKER = re.compile(
-    r"^[ \t]*\*{3}[ \t]*START OF\b[^\n]*\*{3}[ \t]*$", re.MULTILINE | re.IGNORECASE
+    rf"{_LINE_START}[ \t]*\*{{3}}[ \t]*START OF\b{_IN_LINE}*\*{{3}}[ \t]*{_LINE_END}",
+    re.MULTILINE | re.IGNORECASE,
 )
 _END_MARKER = re.compile(
-    r"^[ \t]*\*{3}[ \t]*END OF\b[^\n]*\*{3}[ \t]*$", re.MULTILINE | re.IGNORECASE
+    rf"{_LINE_START}[ \t]*\*{{3}}[ \t]*END OF\b{_IN_LINE}*\*{{3}}[ \t]*{_LINE_END}",
+    re.MULTILINE | re.IGNORECASE,
 )
 _END_OF_EBOOK_LINE = re.compile(
-    r"^[ \t]*End of (?:the )?Project Gutenberg\b[^\n]*$", re.MULTILINE | re.IGNORECASE
+    rf"{_LINE_START}[ \t]*End of (?:the )?Project Gutenberg\b{_IN_LINE}*{_LINE_END}",
+    re.MULTILINE | re.IGNORECASE,
 )
+# The only text allowed between the "End of the Project Gutenberg EBook" line and
+# the END marker when that line is cut as well.
+_TRAILER_GAP = re.compile(r"[\s.*]*")
 
 _NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
@@ -73,15 +93,18 @@ class AnalysedSpan:
 
 
 def normalize_text(raw: str) -> str:
-    """Blank a leading BOM and turn CRLF and CR into LF, keeping the length.
+    """Blank a leading BOM and turn every line break into LF, keeping the length.
 
-    ``\\r\\n`` becomes ``" \\n"`` and a lone ``\\r`` becomes ``"\\n"``. Every later
-    step then finds one kind of line break, and offsets stay those of ``raw``.
+    ``\\r\\n`` becomes ``" \\n"``, and a lone ``\\r``, a line separator (U+2028)
+    or a vertical tab becomes ``"\\n"``. Later steps then find one kind of line
+    break, and offsets stay those of ``raw``. Paragraph separators (U+2029) and
+    form feeds stay, because one character cannot hold both line breaks of the
+    blank line they stand for. ``split_paragraphs`` reads them as that.
     """
     text = raw
     if text.startswith(BYTE_ORDER_MARK):
         text = " " + text[1:]
-    return text.replace("\r\n", " \n").replace("\r", "\n")
+    return text.replace("\r\n", " \n").translate(_LINE_BREAKS)
 
 
 def find_analysed_span(text: str) -> AnalysedSpan:
@@ -104,7 +127,7 @@ def find_analysed_span(text: str) -> AnalysedSpan:
     if end_match is not None:
         end = end_match.start()
         trailer = _last_match(_END_OF_EBOOK_LINE, text, start, end)
-        if trailer is not None and not text[trailer.end() : end].strip(" \n.*"):
+        if trailer is not None and _TRAILER_GAP.fullmatch(text, trailer.end(), end):
             end = trailer.start()
     removed = start_match is not None or end_match is not None
     if removed and not text[start:end].strip():
@@ -129,11 +152,13 @@ def _last_match(
 def split_paragraphs(text: str, start: int, end: int) -> list[Paragraph]:
     """Split ``text[start:end]`` into paragraphs and mark the headings.
 
-    Blank lines separate paragraphs. A text with (almost) no blank lines is one
-    block of several lines, or has more than ``MAX_LINES_PER_BLOCK`` lines per
-    block on average. In such a text each line is a paragraph, unless it was
-    visibly wrapped (see ``_join_wrapped_lines``). A heading that opens a block,
-    such as ``CHAPTER I`` directly followed by text, becomes a paragraph of its own.
+    Blank lines separate paragraphs, and so does a paragraph separator (U+2029) or
+    a form feed, each read as a line break and a blank line. A text with (almost)
+    no blank lines is one block of several lines, or has more than
+    ``MAX_LINES_PER_BLOCK`` lines per block on average. In such a text each line
+    is a paragraph, unless it was visibly wrapped (see ``_join_wrapped_lines``). A
+    heading that opens a block, such as ``CHAPTER I`` directly followed by text,
+    becomes a paragraph of its own.
     """
     lines = _line_spans(text, start, end)
     blocks = _blocks(text, lines)
@@ -157,13 +182,19 @@ def split_paragraphs(text: str, start: int, end: int) -> list[Paragraph]:
 
 
 def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Return the ``[start, end)`` span of each line, without its line break.
+
+    A paragraph break adds an empty line after the line it ends.
+    """
     spans = []
     position = start
-    while position < end:
-        newline = text.find("\n", position, end)
-        line_end = end if newline < 0 else newline
-        spans.append((position, line_end))
-        position = line_end + 1
+    for match in _BREAK.finditer(text, start, end):
+        spans.append((position, match.start()))
+        if match.group() != "\n":
+            spans.append((match.start(), match.start()))
+        position = match.end()
+    if position < end:
+        spans.append((position, end))
     return spans
 
 

@@ -21,9 +21,9 @@ Rules, in the order a reader would apply them:
   it closes) or, when both sides are letters or both are spaces, from whether a
   quote is open.
 - An apostrophe never opens or closes a quote: a mark between letters
-  (``it’s``), before a lower-case elision (``’twas``), or after a letter and before
-  a lower-case word (``girls’ path``, ``goin’ to``). This test matters only in
-  single-quote style.
+  (``it’s``), before a lower-case elision (``’twas``), before a digit (the elided
+  year in ``'49`` or ``’90s``), or after a letter and before a lower-case word
+  (``girls’ path``, ``goin’ to``). This test matters only in single-quote style.
 - Dashes are never quotation marks, except in a book that sets its speech off
   with a dash at the start of the paragraph (``dash_dialogue``).
 - A short closed quote right after a word of the same line (the "Quartier
@@ -96,6 +96,10 @@ _DIALECT_ELISIONS = frozenset(
 )
 # Elisions written with a capital, which look like an opening single quote.
 _CAPITALISED_ELISIONS = frozenset({"tis", "twas", "twill", "twould", "twere", "em"})
+# An elided year or decade: ' or ’ before a digit ('49, ’90s), or ‘ before exactly
+# two digits, as word processors set "'49" when they take the mark for an opening
+# one. Three or more digits after ‘ ("‘1984 was cold,’") still open a quote.
+_ELIDED_NUMBER = re.compile(r"['’][0-9]|‘[0-9]{2}(?![0-9])")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -131,6 +135,8 @@ def choose_style(text: str, start: int = 0, end: int | None = None) -> str:
     single_votes = 0
     for match in _SINGLE_MARKS.finditer(text, start, end):
         i = match.start()
+        if _ELIDED_NUMBER.match(text, i, end):
+            continue
         if text[i] == "‘" or (text[i] == "'" and _straight_single_opens(text, i, end)):
             single_votes += 1
     style = SINGLE if single_votes > double_votes else DOUBLE
@@ -303,6 +309,8 @@ class _QuoteScanner:
             self._add(self._open_marks[0], i + 1, i)
 
     def _classify(self, i: int, lo: int, hi: int) -> str | None:
+        if self.style == SINGLE and _ELIDED_NUMBER.match(self.text, i, hi):
+            return None
         if self.style == SINGLE and self._resumes_interrupted(i, lo, hi):
             return _OPEN
         if self.style == SINGLE and _is_apostrophe(self.text, i, lo, hi):

@@ -19,7 +19,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 _SENTENCE_FINAL = frozenset({".", "!", "?", "…", "...", "!!", "?!", "!?"})
-_CLAUSE_JOINERS = frozenset({",", ";", "—", "–", "-", "--", "---", "(", "["})
+_CLAUSE_JOINERS = frozenset({",", ";", "(", "["})
+# Hyphens and the figure, en, em, horizontal-bar, two-em and three-em dashes. A
+# token made only of these ("-", "--", "—", "――") joins clauses too.
+_DASH_CHARS = frozenset("-‒–—―⸺⸻")
 
 
 def plan_sentence_starts(
@@ -61,9 +64,7 @@ def _plan_after_close(
         return
     last_inside = _previous_word(words, i)
     next_text = words[following]
-    ended_with_joiner = (
-        last_inside is not None and words[last_inside] in _CLAUSE_JOINERS
-    )
+    ended_with_joiner = last_inside is not None and _joins_clauses(words[last_inside])
     if ended_with_joiner or next_text[:1].islower() or not _is_wordlike(next_text):
         plan[following] = False
 
@@ -85,7 +86,7 @@ def _plan_open(
         ended = _previous_word(words, before)
         if ended is not None and words[ended] in _SENTENCE_FINAL:
             plan[i] = True
-    elif previous_text in _CLAUSE_JOINERS:
+    elif _joins_clauses(previous_text):
         plan[i] = False
 
 
@@ -101,6 +102,10 @@ def _previous_word(words: Sequence[str], i: int) -> int | None:
         if not words[j].isspace():
             return j
     return None
+
+
+def _joins_clauses(text: str) -> bool:
+    return text in _CLAUSE_JOINERS or (bool(text) and set(text) <= _DASH_CHARS)
 
 
 def _is_wordlike(text: str) -> bool:

@@ -3,10 +3,11 @@
 Five changes to the stock ``en_core_web_sm`` 3.8 pipeline:
 
 - Tokenizer infixes split dashes and curly double quotes out of words, because
-  the stock rules leave ``you”—she`` and ``door—“hiding`` as single tokens,
-  a capitalised hyphenated name (``Jean-Luc``) stays one token, and suffix
-  rules split punctuation off an emoji that ends in a modifier and footnote
-  markers off words.
+  the stock rules leave ``you”—she`` and ``door—“hiding`` as single tokens.
+  Punctuation glued to a dash splits off too (``Taylor!--I``), and a dash at
+  either end of a word is a prefix or suffix. A capitalised hyphenated name
+  (``Jean-Luc``) stays one token, and suffix rules split punctuation off an
+  emoji that ends in a modifier and footnote markers off words.
 - A first component joins the pieces of an emoji sequence or a letter with
   combining marks that the tokenizer split (``runner.engines.grapheme_clusters``).
 - A component before the parser presets sentence starts around quotation marks
@@ -21,12 +22,16 @@ from __future__ import annotations
 import importlib
 import logging
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.util import compile_infix_regex, compile_suffix_regex
+from spacy.util import (
+    compile_infix_regex,
+    compile_prefix_regex,
+    compile_suffix_regex,
+)
 from thinc.api import NumpyOps
 
 from runner.analysis.layout import Paragraph
@@ -48,14 +53,26 @@ SENTENCE_COMPONENT = "quote_sentence_starts"
 # finds the quotes in the doc's own text.
 QUOTE_MARKS_KEY = "quote_marks"
 
+# A dash between clauses: two or more hyphens (typewriter style), or a figure, en,
+# em, horizontal-bar, two-em or three-em dash.
+_DASH_CHARS = "‒–—―⸺⸻"
+_DASH = rf"(?:-{{2,}}|[{_DASH_CHARS}])"
+
 _EXTRA_INFIXES = (
-    r"[—–]",  # em and en dashes, which fiction sets without spaces
-    r"--+",  # typewriter dashes
+    _DASH,  # fiction sets dashes without spaces
     r"[“”„«»]",  # curly double quotes and guillemets are never part of a word
-    r"(?<=[—–-])[‘’\"']",  # a quote mark after a dash ...
-    r"[‘’\"'](?=[—–])",  # ... or before one
+    rf"(?<=[{_DASH_CHARS}-])[‘’\"']",  # a quote mark after a dash ...
+    rf"[‘’\"'](?={_DASH})",  # ... or before one
     r"(?<=[,;:!?])[‘\"]",  # an opening mark glued to punctuation: said,‘Mind
 )
+
+# Punctuation glued to a following dash, optionally with a closing mark between:
+# "Taylor!--I", "here,--and", "it.'--She". A period is matched separately
+# (see ``_punctuation_before_dash_infixes``).
+_PUNCTUATION_BEFORE_DASH = rf"[,;:!?]+(?=['’\"”]?{_DASH})"
+_PERIOD_BEFORE_DASH = rf"\.(?=['’\"”]?{_DASH})"
+# Special cases of the tokenizer that end with a period ("Mr.", "Ph.D.").
+_ABBREVIATION = re.compile(r"[A-Za-z][A-Za-z.]*\.")
 
 # Punctuation after an emoji modifier (variation selector, keycap, skin tone,
 # tag character): the stock suffix rules split "." only after letters and
@@ -127,9 +144,18 @@ _HYPHENATED_NAME = re.compile(
 
 def adapt_pipeline(nlp: Language) -> None:
     """Add the fiction tokenizer rules and the grapheme and sentence components."""
-    infixes = list(nlp.Defaults.infixes or ()) + list(_EXTRA_INFIXES)
-    suffixes = list(nlp.Defaults.suffixes or ()) + list(_EXTRA_SUFFIXES)
     tokenizer: Any = nlp.tokenizer
+    infixes = [
+        *(nlp.Defaults.infixes or ()),
+        *_EXTRA_INFIXES,
+        *_punctuation_before_dash_infixes(tokenizer.rules or {}),
+    ]
+    # A dash that opens or ends a space-separated string ("--I", "I!--") is an
+    # affix, as the stock "—" is. The tokenizer then goes on to split "!" off
+    # "I!" and to look up "Mr." in its special cases.
+    prefixes = [*(nlp.Defaults.prefixes or ()), _DASH]
+    suffixes = [*(nlp.Defaults.suffixes or ()), *_EXTRA_SUFFIXES, _DASH]
+    tokenizer.prefix_search = compile_prefix_regex(prefixes).search
     tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     tokenizer.suffix_search = compile_suffix_regex(suffixes).search
     tokenizer.token_match = _HYPHENATED_NAME.match
@@ -141,6 +167,23 @@ def adapt_pipeline(nlp: Language) -> None:
     if HYPHENATED_NAME_COMPONENT not in nlp.pipe_names:
         after = "lemmatizer" if "lemmatizer" in nlp.pipe_names else None
         nlp.add_pipe(HYPHENATED_NAME_COMPONENT, after=after)
+
+
+def _punctuation_before_dash_infixes(special_cases: Iterable[str]) -> list[str]:
+    """Return the infixes that split punctuation off a word before a dash.
+
+    spaCy applies neither suffix rules nor special cases to the pieces between
+    two infixes, so without these "Taylor!--I" gives the token "Taylor!". A
+    period stays with its word where the tokenizer keeps it before a space: after
+    a single capital ("J.--") and in a special case ("Mr.--", "Ph.D.--").
+    """
+    abbreviations = sorted(
+        case for case in special_cases if _ABBREVIATION.fullmatch(case)
+    )
+    keep_period = [r"(?<!\b[A-Z]\.)"]
+    keep_period.extend(rf"(?<!\b{re.escape(case)})" for case in abbreviations)
+    # The lookbehinds come after the lookahead, so they run only before a dash.
+    return [_PUNCTUATION_BEFORE_DASH, _PERIOD_BEFORE_DASH + "".join(keep_period)]
 
 
 @Language.component(HYPHENATED_NAME_COMPONENT)

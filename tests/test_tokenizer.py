@@ -1,0 +1,63 @@
+"""The fiction tokenizer rules of runner.engines.spacy_pipeline, without the engine."""
+
+from __future__ import annotations
+
+import pytest
+from spacy.language import Language
+
+from runner.engines.spacy_pipeline import load_pipeline
+
+
+@pytest.fixture(scope="module")
+def nlp() -> Language:
+    return load_pipeline()[0]
+
+
+def tokens(nlp: Language, text: str) -> list[str]:
+    return [token.text for token in nlp.tokenizer(text)]
+
+
+def test_exclamation_before_double_hyphen(nlp: Language) -> None:
+    text = "“Poor Miss Taylor!--I wish she were here again,”"
+    assert tokens(nlp, text)[:7] == ["“", "Poor", "Miss", "Taylor", "!", "--", "I"]
+
+
+@pytest.mark.parametrize("mark", ["!", "?", ".", ";", ",", ":", "?!"])
+@pytest.mark.parametrize("dash", ["--", "---", "—", "–", "―", "‒", "⸺", "⸻"])
+def test_punctuation_before_dash_splits(nlp: Language, mark: str, dash: str) -> None:
+    assert tokens(nlp, f"Taylor{mark}{dash}I") == ["Taylor", mark, dash, "I"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Taylor!-- I", ["Taylor", "!", "--", "I"]),
+        ("said I!--", ["said", "I", "!", "--"]),
+        ("said --I", ["said", "--", "I"]),
+        ("said ―I", ["said", "―", "I"]),
+        ("Taylor!'--I", ["Taylor", "!", "'", "--", "I"]),
+        ("Taylor.’—She", ["Taylor", ".", "’", "—", "She"]),
+        ("Taylor!”--I", ["Taylor", "!", "”", "--", "I"]),
+        ("Taylor...--I", ["Taylor", "...", "--", "I"]),
+    ],
+)
+def test_dash_splits_beside_spaces_and_marks(
+    nlp: Language, text: str, expected: list[str]
+) -> None:
+    assert tokens(nlp, text) == expected
+
+
+@pytest.mark.parametrize("word", ["Mr.", "Mrs.", "St.", "Ph.D.", "J."])
+@pytest.mark.parametrize("dash", ["--", "—"])
+def test_abbreviation_keeps_period_before_dash(
+    nlp: Language, word: str, dash: str
+) -> None:
+    assert tokens(nlp, f"{word}{dash}I") == [word, dash, "I"]
+
+
+@pytest.mark.parametrize("word", ["Mr.", "etc.", "Capt.", "Taylor."])
+def test_period_before_dash_as_before_space(nlp: Language, word: str) -> None:
+    # The tokenizer keeps "Mr." whole before a space but splits "etc." and
+    # "Capt.", and a dash must give the same pieces.
+    before_space = tokens(nlp, f"{word} I")[:-1]
+    assert tokens(nlp, f"{word}--I") == [*before_space, "--", "I"]
