@@ -471,3 +471,20 @@ def test_elided_year_opens_no_quote(engine: Engine, tmp_path) -> None:
     quotes = analyse(engine, tmp_path, ELIDED_YEAR)["quotes"]
     assert [quote["text"] for quote in quotes] == ["'Come here,'"]
     assert speaker_name(quotes[0]) == "Mary"
+
+
+# The wife's turns carry tags but the husband's never do, so only her naming
+# him ("My dear Mr. Bennet,") shows who speaks the untagged turns.
+ADDRESSED_REPLY = (
+    "Mrs. Bennet came in at noon.\n\n"
+    "\u201cMy dear Mr. Bennet, have you heard the news?\u201d said she.\n\n"
+    "\u201cI have not.\u201d\n\n"
+    "\u201cNetherfield Park is let at last,\u201d said Mrs. Bennet.\n\n"
+    "\u201cIs it indeed?\u201d\n"
+)
+
+
+def test_named_listener_speaks_next(engine: Engine, tmp_path) -> None:
+    quotes = analyse(engine, tmp_path, ADDRESSED_REPLY.encode())["quotes"]
+    speakers = [speaker_name(quote) for quote in quotes]
+    assert speakers == ["Mrs. Bennet", "Mr. Bennet", "Mrs. Bennet", "Mr. Bennet"]

@@ -88,6 +88,11 @@ _SAYING_WORDS = frozenset(
 NARRATOR_NAME = "the narrator"
 
 
+# Words before and after a name that address its bearer ("my dear Jane,").
+_VOCATIVE_BEFORE = frozenset({",", "dear", "oh", "o", "ah"})
+_VOCATIVE_AFTER = frozenset({",", "!", "?", ".", ";"})
+
+
 @dataclasses.dataclass(slots=True)
 class Character:
     """A character: its mentions (indices into the mention list) and gender votes.
@@ -352,14 +357,17 @@ class _CastBuilder:
 
         A run of consecutive paragraphs that open with quotes is a dialogue. A
         quote that opens its paragraph and has no speaker takes the other
-        participant: the most recent speaker of the run who is not the previous
-        paragraph's speaker. When the previous paragraph's speaker is unknown, it
-        takes the speaker from two paragraphs back (A, ?, A). A quote tagged with a
+        participant: the person the previous paragraph's quote addresses by name
+        ("My dear Mr. Bennet, ..."), or else the most recent speaker of the run
+        who is not the previous paragraph's speaker. When the previous
+        paragraph's speaker is unknown, it takes the speaker from two paragraphs
+        back (A, ?, A). A quote tagged with a
         pronoun that gave no character ("he said") takes the participant only
         when the participant's gender fits the pronoun, and the pronoun then
         refers to that participant.
         """
         by_paragraph: dict[int, int | None] = {}
+        addressed: dict[int, int] = {}
         run: list[int] = []
         for index, quote in enumerate(self.quotes):
             paragraph = quote.first_paragraph
@@ -367,14 +375,43 @@ class _CastBuilder:
             if opens and paragraph - 1 not in by_paragraph:
                 run = []
             if speakers[index].character_id is None and opens:
-                filled = self._other_participant(paragraph, by_paragraph, run)
+                filled = addressed.get(paragraph - 1)
+                if filled is None:
+                    filled = self._other_participant(paragraph, by_paragraph, run)
                 if filled is not None and self._fits_tag(speakers[index], filled):
                     speakers[index] = Speaker(filled, speakers[index].token)
             speaker = speakers[index].character_id
             if opens:
                 by_paragraph[paragraph] = speaker
+            listener = self._vocative(quote)
+            if listener is not None and speaker is not None and listener != speaker:
+                addressed.setdefault(quote.last_paragraph, listener)
             if speaker is not None and (not run or run[-1] != speaker):
                 run.append(speaker)
+
+    def _vocative(self, quote: QuoteTokens) -> int | None:
+        """Return the character a quote addresses by name, if any.
+
+        A name is taken as addressed when it opens the quote or follows a comma
+        or "dear", and a comma or a closing stop follows it ("Mr. Bennet, how
+        can you", "my dear Mr. Bennet,", "Thank you, Hill.").
+        """
+        position = bisect.bisect_left(self.starts, quote.start_token)
+        while position < len(self.mentions):
+            mention = self.mentions[position]
+            position += 1
+            if mention.start > quote.end_token:
+                break
+            if mention.kind != PROP or mention.category != PER:
+                continue
+            if mention.character is None or mention.end >= quote.end_token:
+                continue
+            before = self._word_at(mention.start - 1).lower()
+            after = self._word_at(mention.end + 1)
+            opens = mention.start - 1 <= quote.start_token
+            if (opens or before in _VOCATIVE_BEFORE) and after in _VOCATIVE_AFTER:
+                return mention.character
+        return None
 
     @staticmethod
     def _other_participant(
