@@ -195,3 +195,36 @@ def test_mention_stops_before_main_verb(engine: Engine, tmp_path) -> None:
     texts = {row["text"] for row in result["entities"]}
     assert not any("laughed" in text for text in texts), texts
     assert "The old woman who kept the gate" in texts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The tagger reads "Traddles" as a common noun; the name rules find it.
+        "\u2018Why,\u2019 said Traddles, with his serious look, \u2018it was "
+        "rather a painful transaction.\u2019\n",
+        # The tagger's "The Reverend" ends inside "Reverend Mr. Collins".
+        "The old Duke sat by the fire with his dog. The Reverend Mr. Collins "
+        "bowed to Elizabeth.\n",
+    ],
+)
+def test_entities_never_repeat_or_cross(engine: Engine, tmp_path, text: str) -> None:
+    rows = _run(engine, tmp_path, text)["entities"]
+    spans = [(row["start_token"], row["end_token"]) for row in rows]
+    assert len(spans) == len(set(spans)), spans
+    for first in spans:
+        for second in spans:
+            overlap = first[0] <= second[1] and second[0] <= first[1]
+            nested = (first[0] <= second[0] and second[1] <= first[1]) or (
+                second[0] <= first[0] and first[1] <= second[1]
+            )
+            assert nested or not overlap, (first, second)
+
+
+def test_my_lady_is_no_narrator(engine: Engine, tmp_path) -> None:
+    text = (
+        "My Lady Dedlock has returned to her house in town. It is reported "
+        "that my Lady intends to stay. My Lord is in Paris.\n"
+    )
+    names = {c["name"] for c in _run(engine, tmp_path, text)["characters"]}
+    assert "the narrator" not in names

@@ -28,7 +28,13 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from runner.analysis.entities import PER, PRON, PROP, Mention
-from runner.analysis.lexicon import PRONOUN_GENDER, REFLEXIVE_PRONOUNS, THEY
+from runner.analysis.lexicon import (
+    HONORIFICS,
+    PRONOUN_GENDER,
+    REFLEXIVE_PRONOUNS,
+    THEY,
+    honorific_key,
+)
 from runner.analysis.token_table import TokenTable
 
 MAX_SENTENCES_BACK = 2
@@ -84,8 +90,19 @@ def narrator_mentions(
         key = text.lower()
         if key not in FIRST_PERSON_PRONOUNS or (key == "i" and text != "I"):
             continue
+        if key == "my" and _opens_title(word(token + 1)):
+            continue
         found.append(Mention(token, token, PER, PRON, token, key=key))
     return found
+
+
+def _opens_title(word: str) -> bool:
+    """Return True for a capitalised title, such as "Lady" in "my Lady Dedlock".
+
+    A third-person narrator writes "my Lady" and "my Lord" as part of a title,
+    so their "my" is not the narrator's.
+    """
+    return word[:1].isupper() and honorific_key(word) in HONORIFICS
 
 
 def link_pronouns(

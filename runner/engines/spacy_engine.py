@@ -36,7 +36,7 @@ from spacy import about as spacy_about
 
 from runner.analysis.cast import Cast, build_cast
 from runner.analysis.chunks import estimate_tokens, make_pieces, plan_chunks
-from runner.analysis.entities import Mention, resolve_names
+from runner.analysis.entities import NOM, Mention, resolve_names
 from runner.analysis.layout import (
     AnalysedSpan,
     Paragraph,
@@ -250,7 +250,8 @@ class _JobRun:
             if seconds:
                 self.timings[f"parse.{part}"] = round(seconds, 3)
         names = resolve_names(parser.name_candidates, parser.casing)
-        mentions = parser.mentions + names + _unnamed(parser.title_mentions, names)
+        common = _apart_from_names(parser.mentions, names)
+        mentions = common + names + _unnamed(parser.title_mentions, names)
         self.mentions = sorted(mentions, key=lambda m: (m.start, m.end))
 
     def _quote_tokens(self) -> list[QuoteTokens]:
@@ -349,3 +350,33 @@ def _unnamed(title_mentions: list[Mention], names: list[Mention]) -> list[Mentio
     """
     covered = {token for name in names for token in range(name.start, name.end + 1)}
     return [mention for mention in title_mentions if mention.head not in covered]
+
+
+def _apart_from_names(mentions: list[Mention], names: list[Mention]) -> list[Mention]:
+    """Drop the NOM mentions that repeat, cross or lie inside a name mention.
+
+    The tagger can call a name it reads as a common noun ("Traddles") NOM while
+    the name rules find it too, or end a span inside a title that the name
+    rules extend ("The Reverend" against "Reverend Mr. Collins").
+    """
+    name_at: dict[int, tuple[int, int]] = {}
+    for name in names:
+        for token in range(name.start, name.end + 1):
+            name_at[token] = (name.start, name.end)
+    apart = []
+    for mention in mentions:
+        if mention.kind == NOM and _clashes(mention, name_at):
+            continue
+        apart.append(mention)
+    return apart
+
+
+def _clashes(mention: Mention, name_at: dict[int, tuple[int, int]]) -> bool:
+    for token in (mention.start, mention.end):
+        span = name_at.get(token)
+        if span is None:
+            continue
+        contains_name = mention.start <= span[0] and span[1] <= mention.end
+        if not contains_name or span == (mention.start, mention.end):
+            return True
+    return False
