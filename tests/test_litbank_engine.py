@@ -228,3 +228,15 @@ def test_my_lady_is_no_narrator(engine: Engine, tmp_path) -> None:
     )
     names = {c["name"] for c in _run(engine, tmp_path, text)["characters"]}
     assert "the narrator" not in names
+
+
+def test_titled_name_is_no_family(engine: Engine, tmp_path) -> None:
+    # "Edwards" is "Edward" plus s, but "Mrs." makes it one person.
+    text = (
+        "Edward Ferrars came to dinner. Mrs. Edwards was there too, and she "
+        "talked all evening. Mrs. Edwards then went home.\n"
+    )
+    characters = _run(engine, tmp_path, text)["characters"]
+    edwards = [c for c in characters if c["name"] == "Mrs. Edwards"]
+    assert len(edwards) == 1
+    assert edwards[0]["mention_count"] == 3

@@ -658,12 +658,20 @@ def token_text(text: str, tokens: TokenTable, token: int) -> str:
     return text[tokens.start[token] : tokens.end[token]]
 
 
+# Titles that come before a family's plural name ("the Miss Bennets").
+_FAMILY_TITLES = frozenset({"miss", "misses"})
+
+
 def _is_family_name(name: PersonName, words: set[str]) -> bool:
     """Return True for a plural surname ("the Lucases", "Miss Bennets").
 
     Such a mention names a family, not one character, so it gets no character.
+    A title other than "Miss" names one person: "Mrs. Edwards" is no family of
+    Edwards, even in a book with an Edward in it.
     """
     if len(name.parts) != 1:
+        return False
+    if name.honorific is not None and name.honorific not in _FAMILY_TITLES:
         return False
     word = name.parts[0]
     if not word.endswith("s"):
