@@ -240,3 +240,24 @@ def test_titled_name_is_no_family(engine: Engine, tmp_path) -> None:
     edwards = [c for c in characters if c["name"] == "Mrs. Edwards"]
     assert len(edwards) == 1
     assert edwards[0]["mention_count"] == 3
+
+
+def test_plural_phrase_takes_no_she(engine: Engine, tmp_path) -> None:
+    text = (
+        "The Queen sent for her ladies, and Her Majesty was displeased with "
+        'them. "Where is the Doctor?" she asked.\n'
+    )
+    result = _run(engine, tmp_path, text)
+    speaker = result["quotes"][0]["speaker"]
+    assert speaker is not None
+    assert speaker["name"].lower() == "the queen"
+
+
+def test_inner_title_names_person(engine: Engine, tmp_path) -> None:
+    text = (
+        "The Reverend Mr. Collins bowed to Elizabeth. Mr. Collins said he was "
+        "honoured.\n"
+    )
+    characters = _run(engine, tmp_path, text)["characters"]
+    collins = [c for c in characters if "Collins" in c["name"]]
+    assert len(collins) == 1, [c["name"] for c in characters]

@@ -80,9 +80,10 @@ def parse_name(words: Sequence[str]) -> PersonName | None:
     cleaned = [word for word in cleaned if word not in {"'s", "’s"}]
     honorific = None
     index = 0
+    # Of several titles, the one next to the name counts: "the Reverend Mr.
+    # Collins" is "Mr. Collins".
     while index < len(cleaned) - 1 and honorific_key(cleaned[index]) in HONORIFICS:
-        if honorific is None:
-            honorific = honorific_key(cleaned[index])
+        honorific = honorific_key(cleaned[index])
         index += 1
     parts = tuple(cleaned[index:])
     if not parts or (

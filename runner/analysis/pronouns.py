@@ -27,7 +27,7 @@ import bisect
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from runner.analysis.entities import PER, PRON, PROP, Mention
+from runner.analysis.entities import NOM, PER, PRON, PROP, Mention
 from runner.analysis.lexicon import (
     HONORIFICS,
     PRONOUN_GENDER,
@@ -176,6 +176,10 @@ def _singular_antecedent(
     governor = _object_governor(pronoun, tokens)
     for index in reachable:
         mention = mentions[index]
+        # "her ladies" is no antecedent of "she": a plural noun phrase takes
+        # only "they".
+        if mention.kind == NOM and tokens.tag_of(mention.head) in _PLURAL_TAGS:
+            continue
         known = gender_of(mention)
         if known is not None and known != wanted:
             continue
