@@ -261,3 +261,17 @@ def test_inner_title_names_person(engine: Engine, tmp_path) -> None:
     characters = _run(engine, tmp_path, text)["characters"]
     collins = [c for c in characters if "Collins" in c["name"]]
     assert len(collins) == 1, [c["name"] for c in characters]
+
+
+def test_addressed_name_takes_no_pronoun(engine: Engine, tmp_path) -> None:
+    text = (
+        "\u2018Oh, I beg your pardon, Copperfield!\u2019 said Traddles. "
+        "\u2018She is a very charming girl.\u2019\n"
+    )
+    result = _run(engine, tmp_path, text)
+    rows = result["entities"]
+    copperfield = [row["character_id"] for row in rows if row["text"] == "Copperfield"]
+    assert copperfield[0] is not None
+    she = [row for row in rows if row["text"] == "She"]
+    assert len(she) == 1
+    assert she[0]["character_id"] not in copperfield

@@ -176,6 +176,8 @@ class _CastBuilder:
         self.nominal_anchors: dict[str, list[tuple[int, int]]] = {}
         # {pronoun mention index: antecedent mention index}, from the second pass.
         self.links: dict[int, int] = {}
+        # {quote start token: index of the name mention the quote addresses}.
+        self.vocatives: dict[int, int] = {}
         # {(possessor character, noun): character} for "her mother" and the like.
         self.relatives: dict[tuple[int, str], int] = {}
         self.person_at_head = {
@@ -185,9 +187,17 @@ class _CastBuilder:
         }
 
     def build(self) -> Cast:
-        first_links = link_pronouns(self.mentions, self.tokens, lambda m: m.gender)
+        self.vocatives = self._find_vocatives()
+        # A name that a quote addresses is no antecedent of "she" or "he"
+        # ("Oh, I beg your pardon, Copperfield! She is a charming girl").
+        addressed = frozenset(self.vocatives.values())
+        first_links = link_pronouns(
+            self.mentions, self.tokens, lambda m: m.gender, addressed
+        )
         self._cluster_names(first_links)
-        links = link_pronouns(self.mentions, self.tokens, self._steering_gender)
+        links = link_pronouns(
+            self.mentions, self.tokens, self._steering_gender, addressed
+        )
         self.links = links
         self._assign_pronouns(links)
         self._recount_votes(links)
@@ -390,28 +400,35 @@ class _CastBuilder:
                 run.append(speaker)
 
     def _vocative(self, quote: QuoteTokens) -> int | None:
-        """Return the character a quote addresses by name, if any.
+        """Return the character a quote addresses by name, if any."""
+        index = self.vocatives.get(quote.start_token)
+        return None if index is None else self.mentions[index].character
+
+    def _find_vocatives(self) -> dict[int, int]:
+        """Map each quote's first token to the name mention it addresses.
 
         A name is taken as addressed when it opens the quote or follows a comma
         or "dear", and a comma or a closing stop follows it ("Mr. Bennet, how
         can you", "my dear Mr. Bennet,", "Thank you, Hill.").
         """
-        position = bisect.bisect_left(self.starts, quote.start_token)
-        while position < len(self.mentions):
-            mention = self.mentions[position]
-            position += 1
-            if mention.start > quote.end_token:
-                break
-            if mention.kind != PROP or mention.category != PER:
-                continue
-            if mention.character is None or mention.end >= quote.end_token:
-                continue
-            before = self._word_at(mention.start - 1).lower()
-            after = self._word_at(mention.end + 1)
-            opens = mention.start - 1 <= quote.start_token
-            if (opens or before in _VOCATIVE_BEFORE) and after in _VOCATIVE_AFTER:
-                return mention.character
-        return None
+        found = {}
+        for quote in self.quotes:
+            position = bisect.bisect_left(self.starts, quote.start_token)
+            for index in range(position, len(self.mentions)):
+                mention = self.mentions[index]
+                if mention.start > quote.end_token:
+                    break
+                if mention.kind != PROP or mention.category != PER:
+                    continue
+                if mention.end >= quote.end_token:
+                    continue
+                before = self._word_at(mention.start - 1).lower()
+                after = self._word_at(mention.end + 1)
+                opens = mention.start - 1 <= quote.start_token
+                if (opens or before in _VOCATIVE_BEFORE) and after in _VOCATIVE_AFTER:
+                    found[quote.start_token] = index
+                    break
+        return found
 
     @staticmethod
     def _other_participant(

@@ -106,7 +106,10 @@ def _opens_title(word: str) -> bool:
 
 
 def link_pronouns(
-    mentions: Sequence[Mention], tokens: TokenTable, gender_of: GenderOf
+    mentions: Sequence[Mention],
+    tokens: TokenTable,
+    gender_of: GenderOf,
+    excluded: frozenset[int] = frozenset(),
 ) -> dict[int, int]:
     """Return ``{pronoun mention index: antecedent mention index}``.
 
@@ -114,11 +117,12 @@ def link_pronouns(
         mentions: all mentions, sorted by start token.
         tokens: the document's token table.
         gender_of: the gender label a candidate antecedent is known to have.
+        excluded: indices of mentions that are never antecedents.
     """
     candidates = [
         index
         for index, mention in enumerate(mentions)
-        if mention.kind != PRON and mention.category == PER
+        if mention.kind != PRON and mention.category == PER and index not in excluded
     ]
     # Sorted by end token, so that a bisect finds the mentions that end before a
     # pronoun even when a name sits inside a noun phrase ("Harlow's wife").
