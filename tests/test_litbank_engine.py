@@ -275,3 +275,15 @@ def test_addressed_name_takes_no_pronoun(engine: Engine, tmp_path) -> None:
     she = [row for row in rows if row["text"] == "She"]
     assert len(she) == 1
     assert she[0]["character_id"] not in copperfield
+
+
+def test_fast_model_finds_titles(engine: Engine, tmp_path) -> None:
+    text = "The Captain sat down. The Duke rose. The Duke of Omnium stayed.\n"
+    result, _messages, _stats = run_job(
+        engine, tmp_path, text.encode(), COMPONENTS, model="fast"
+    )
+    found = _entities(result)
+    assert ("The Captain", "PER", "PROP") in found
+    assert ("The Duke", "PER", "PROP") in found
+    texts = {row["text"] for row in result["entities"]}
+    assert "The Duke of" not in texts

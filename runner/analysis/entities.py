@@ -201,6 +201,38 @@ def honorific_name_spans(
     return spans
 
 
+def title_spans(words: Sequence[str], taken: Sequence[bool]) -> list[tuple[int, int]]:
+    """Find "the" and a lone capitalised title ("the Captain", "The Queen").
+
+    A book names one person so, as it would by a name.
+
+    Args:
+        words: token texts.
+        taken: True for tokens already inside an entity span.
+    """
+    return [
+        (index - 1, index)
+        for index in range(1, len(words))
+        if follows_the_alone(words, index, index)
+        and not taken[index - 1]
+        and not taken[index]
+    ]
+
+
+def follows_the_alone(words: Sequence[str], start: int, end: int) -> bool:
+    """Return True when ``words[start:end + 1]`` are titles alone after "the".
+
+    A title followed by a capitalised word or "of" ("the Duke of Omnium",
+    "the Captain Ahab") is part of a longer name and does not count.
+    """
+    if start < 1 or words[start - 1].lower() != "the":
+        return False
+    if not all(_is_honorific(word) for word in words[start : end + 1]):
+        return False
+    following = words[end + 1] if end + 1 < len(words) else ""
+    return not following[:1].isupper() and following.lower() != "of"
+
+
 def _is_name_word(word: str, pos: str) -> bool:
     return pos == "PROPN" and word[:1].isupper()
 

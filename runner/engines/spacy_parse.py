@@ -38,6 +38,8 @@ from runner.analysis.entities import (
     noun_phrase_start,
     split_person_span,
     starts_with_honorific,
+    follows_the_alone,
+    title_spans,
     trim_span,
     with_title_article,
     without_format_characters,
@@ -258,6 +260,8 @@ class ChunkParser:
         honorific = honorific_name_spans(words, pos, taken)
         spans += [(start, end, PER) for start, end in honorific]
         taken = _mark(taken, spans)
+        spans += [(start, end, PER) for start, end in title_spans(words, taken)]
+        taken = _mark(taken, spans)
         runs = _name_like_runs(words, name_like, taken)
         spans += [(start, end, None) for start, end in runs]
         taken = _mark(taken, spans)
@@ -310,6 +314,9 @@ class ChunkParser:
             extended = extend_over_honorifics(words, start)
             if starts_with_honorific(words, extended, end):
                 category, start = PER, extended
+            if follows_the_alone(words, start, end):
+                # A lone title after "the" is a person ("The Duke", labelled ORG).
+                category, start = PER, start - 1
             if category is None:
                 continue
             trimmed = trim_span(words, start, end, category)
