@@ -28,7 +28,8 @@ class SpanScorer(nn.Module):
         super().__init__()
         self.first = _projection(hidden, size, dropout)
         self.last = _projection(hidden, size, dropout)
-        # One bilinear form per class; the appended 1 gives the linear terms.
+        # One bilinear form per class. The 1 appended to each side adds the
+        # linear terms and a bias.
         self.biaffine = nn.Parameter(torch.zeros(SPAN_CLASSES, size + 1, size + 1))
         # Mentions of two words are common and of fifteen rare: a learned bias
         # per width and class.
@@ -41,6 +42,7 @@ class SpanScorer(nn.Module):
         scores = torch.einsum("bid,cde,bje->bijc", first, self.biaffine, last)
         words = word_states.shape[1]
         width = torch.arange(words, device=scores.device)
+        # Spans that end before they start get width 0; span_mask drops them.
         width = (width.view(1, -1) - width.view(-1, 1)).clamp(0, MAX_SPAN_WORDS - 1)
         return scores + self.width_bias[width]
 
