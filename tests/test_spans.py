@@ -48,14 +48,14 @@ def test_nesting_layer_above_deepest_inside() -> None:
     assert nesting_layers(spans) == [2, 0, 1, 0]
 
 
-def _scores(words: int, wanted: dict) -> torch.Tensor:
-    """Scores where "no entity" wins everywhere except at the ``wanted`` spans.
+def _scores(words: int, entities: dict) -> torch.Tensor:
+    """Return scores where "no entity" wins everywhere except at ``entities``.
 
-    ``wanted`` maps (first, last) to (class, logit); the logit ranks the span.
+    ``entities`` maps (first, last) to (class, logit); the logit ranks the span.
     """
     scores = torch.zeros(1, words, words, SPAN_CLASSES)
     scores[..., 0] = 5.0
-    for (first, last), (label, logit) in wanted.items():
+    for (first, last), (label, logit) in entities.items():
         scores[0, first, last, label] = logit
     return scores
 

@@ -145,8 +145,7 @@ def with_title_article(
     makes the mention "the Captain". ``span_start`` is where the labelled
     span began; the article must lie inside it.
     """
-    titles_only = all(_is_honorific(word) for word in words[start : end + 1])
-    if titles_only and start > span_start and words[start - 1].lower() == "the":
+    if start > span_start and _titles_after_the(words, start, end):
         return start - 1
     return start
 
@@ -225,12 +224,17 @@ def follows_the_alone(words: Sequence[str], start: int, end: int) -> bool:
     A title followed by a capitalised word or "of" ("the Duke of Omnium",
     "the Captain Ahab") is part of a longer name and does not count.
     """
-    if start < 1 or words[start - 1].lower() != "the":
-        return False
-    if not all(_is_honorific(word) for word in words[start : end + 1]):
+    if not _titles_after_the(words, start, end):
         return False
     following = words[end + 1] if end + 1 < len(words) else ""
     return not following[:1].isupper() and following.lower() != "of"
+
+
+def _titles_after_the(words: Sequence[str], start: int, end: int) -> bool:
+    """Return True when ``words[start:end + 1]`` are all titles and follow "the"."""
+    if start < 1 or words[start - 1].lower() != "the":
+        return False
+    return all(_is_honorific(word) for word in words[start : end + 1])
 
 
 def _is_name_word(word: str, pos: str) -> bool:

@@ -134,8 +134,8 @@ def nesting_layers(spans: list[tuple[int, int]]) -> list[int]:
             container[index] = open_spans[-1]
         open_spans.append(index)
     layers = [0] * len(spans)
-    # Containers come before what they contain, so a reversed pass sees every
-    # span's final layer before it raises its container's.
+    # Containers come before what they contain, so a reversed pass reaches every
+    # span's final layer before it raises its container's layer.
     for index in reversed(order):
         outer = container[index]
         if outer >= 0:
