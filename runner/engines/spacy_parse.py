@@ -393,7 +393,7 @@ class ChunkParser:
         for start, end, category in tags.spans:
             root = doc[start : end + 1].root
             lemma = root.lemma_.lower()
-            if root.pos_ == "PRON":
+            if root.pos_ == "PRON" and not _modifies_noun(doc, root, end):
                 if start == end and root.lower_ in PRONOUN_GENDER:
                     continue
                 kind, key, gender = PRON, root.lower_, None
@@ -414,6 +414,26 @@ class ChunkParser:
                 self.title_mentions.append(mention)
             else:
                 self.mentions.append(mention)
+
+
+# Parts of speech that end the words right after a pronoun root: "some of the
+# men", "those who knew him", "my dear, come".
+_PHRASE_BREAK_POS = frozenset({"ADP", "PRON", "VERB", "AUX", "PUNCT", "SCONJ", "CCONJ"})
+_NOMINAL_POS = frozenset({"NOUN", "PROPN", "ADJ", "NUM"})
+
+
+def _modifies_noun(doc: Doc, root: Token, end: int) -> bool:
+    """Return True when a pronoun root is followed by its noun ("my dear").
+
+    spaCy sometimes roots a noun phrase on its determiner or possessive ("that
+    first adventurous little sloop"), which would make the mention PRON.
+    """
+    for token in doc[root.i + 1 : end + 1]:
+        if token.pos_ in _PHRASE_BREAK_POS:
+            return False
+        if token.pos_ in _NOMINAL_POS:
+            return True
+    return False
 
 
 def _within(offsets: Sequence[int], piece: Piece) -> Sequence[int]:
