@@ -287,3 +287,12 @@ def test_fast_model_finds_titles(engine: Engine, tmp_path) -> None:
     assert ("The Duke", "PER", "PROP") in found
     texts = {row["text"] for row in result["entities"]}
     assert "The Duke of" not in texts
+
+
+def test_lone_title_gives_gender(engine: Engine, tmp_path) -> None:
+    text = "The Queen spoke. The King laughed. The Duchess left.\n"
+    characters = _run(engine, tmp_path, text)["characters"]
+    gender = {c["name"].lower(): c["gender"]["argmax"] for c in characters}
+    assert gender["the queen"] == "she/her"
+    assert gender["the king"] == "he/him/his"
+    assert gender["the duchess"] == "she/her"

@@ -58,10 +58,12 @@ from runner.analysis.entities import (
     without_format_characters,
 )
 from runner.analysis.lexicon import (
+    HONORIFICS,
     ONE_PER_PERSON_NOUNS,
     PRONOUN_GENDER,
     THEY,
     honorific_gender,
+    honorific_key,
 )
 from runner.analysis.nominals import attach_unnamed, equate_nominals, nearest_anchor
 from runner.analysis.pronouns import (
@@ -322,12 +324,7 @@ class _CastBuilder:
             character = self.characters[mention.character]
             character.mentions.append(index)
             if mention.kind == PROP:
-                name = parse_name(mention.words)
-                gender = (
-                    honorific_gender(name.honorific)
-                    if name and name.honorific
-                    else None
-                )
+                gender = honorific_gender(_title_of(mention.words))
                 if gender is not None:
                     character.stated[gender] += 1
             elif mention.kind == NOM and mention.gender is not None:
@@ -666,6 +663,21 @@ def _lower_determiner(phrase: str) -> str:
     if first.lower() not in _DETERMINERS:
         return phrase
     return f"{first.lower()} {rest}" if rest else first.lower()
+
+
+def _title_of(words: Sequence[str]) -> str:
+    """Return the key of a name's title, or "" for a name without one.
+
+    "Mrs. Bennet" gives "mrs", and "the Queen" gives "queen".
+    """
+    name = parse_name(words)
+    if name is not None and name.honorific:
+        return name.honorific
+    # "the Queen" keeps its article, so parse_name finds no leading title.
+    if len(words) == 2 and words[0].lower() == "the":
+        key = honorific_key(words[1])
+        return key if key in HONORIFICS else ""
+    return ""
 
 
 def token_text(text: str, tokens: TokenTable, token: int) -> str:
