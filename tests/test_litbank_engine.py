@@ -296,3 +296,17 @@ def test_lone_title_gives_gender(engine: Engine, tmp_path) -> None:
     assert gender["the queen"] == "she/her"
     assert gender["the king"] == "he/him/his"
     assert gender["the duchess"] == "she/her"
+
+
+def test_lone_title_joins_only_holder(engine: Engine, tmp_path) -> None:
+    text = (
+        "Admiral Croft came in. The Admiral sat down and he smiled. Captain "
+        "Wentworth and Captain Harville walked. The Captain laughed.\n"
+    )
+    characters = _run(engine, tmp_path, text)["characters"]
+    names = {c["name"]: c["mention_count"] for c in characters}
+    # The book's only admiral is "the Admiral"; with two captains, "the
+    # Captain" stays apart.
+    assert "the Admiral" not in names
+    assert names["Admiral Croft"] == 3
+    assert "the Captain" in names

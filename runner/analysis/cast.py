@@ -240,10 +240,33 @@ class _CastBuilder:
             while cluster >= len(self.characters):
                 self.characters.append(Character(len(self.characters)))
             self.mentions[index].character = cluster
+        self._join_lone_titles(parsed)
         for nominal, restated in self.equal.items():
             self.mentions[nominal].character = self.mentions[restated].character
         self._add_narrator()
         self._recount_votes(links)
+
+    def _join_lone_titles(self, parsed: list[tuple[int, PersonName]]) -> None:
+        """Give "the Admiral" to Admiral Croft when he is the book's only admiral.
+
+        A lone title names the one person in the book who carries it. With two
+        ("Captain Wentworth", "Captain Harville") it stays a character of its own.
+        """
+        holders: dict[str, set[int]] = {}
+        lone: list[tuple[int, str]] = []
+        for index, name in parsed:
+            character = self.mentions[index].character
+            title = _title_of(self.mentions[index].words)
+            if not title or character is None:
+                continue
+            if name.honorific:
+                holders.setdefault(title, set()).add(character)
+            else:
+                lone.append((index, title))
+        for index, title in lone:
+            owners = holders.get(title, set())
+            if len(owners) == 1:
+                self.mentions[index].character = next(iter(owners))
 
     def _speaks(self, mention: Mention) -> bool:
         """Return True when the mention is the subject of "said" or the like.
@@ -636,8 +659,9 @@ class _CastBuilder:
 
     def _names_of(self, character: Character) -> tuple[Counter[str], bool]:
         """Return the character's name forms, and True if they are noun phrases."""
+        # "The Queen" opening a sentence is written "the Queen" in a name.
         proper = Counter(
-            self._mention_text(i)
+            _lower_article(self._mention_text(i))
             for i in character.mentions
             if self.mentions[i].kind == PROP
         )
@@ -655,6 +679,12 @@ class _CastBuilder:
 _DETERMINERS = frozenset(
     "a an another her his its my our that the their these this those your".split()
 )
+
+
+def _lower_article(name: str) -> str:
+    """Return "the Queen" for "The Queen"; other names stay as written."""
+    first, space, rest = name.partition(" ")
+    return f"the {rest}" if first == "The" and space else name
 
 
 def _lower_determiner(phrase: str) -> str:

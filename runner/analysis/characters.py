@@ -330,8 +330,11 @@ def display_name(forms: Counter[str]) -> str:
 def _full_form(form: str) -> str | None:
     """Return "plain" or "titled" for a full name without or with an honorific.
 
-    Returns None for a name of one part.
+    Returns None for a name of one part, and for a title after "the" ("the
+    Admiral"), which a fuller name of the same person ("Admiral Croft") beats.
     """
+    if form.split()[0].lower() == "the":
+        return None
     name = parse_name(form.split())
     if name is None or len(name.parts) < 2:
         return None
