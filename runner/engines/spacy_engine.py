@@ -250,8 +250,9 @@ class _JobRun:
             if seconds:
                 self.timings[f"parse.{part}"] = round(seconds, 3)
         names = resolve_names(parser.name_candidates, parser.casing)
-        common = _apart_from_names(parser.mentions, names)
-        mentions = common + names + _unnamed(parser.title_mentions, names)
+        name_at = _name_spans_by_token(names)
+        common = _apart_from_names(parser.mentions, name_at)
+        mentions = common + names + _unnamed(parser.title_mentions, name_at)
         self.mentions = sorted(mentions, key=lambda m: (m.start, m.end))
 
     def _quote_tokens(self) -> list[QuoteTokens]:
@@ -342,27 +343,35 @@ def _read_text(path: str) -> str:
         ) from error
 
 
-def _unnamed(title_mentions: list[Mention], names: list[Mention]) -> list[Mention]:
+def _name_spans_by_token(names: list[Mention]) -> dict[int, tuple[int, int]]:
+    """Map each token inside a name mention to that mention's (start, end)."""
+    name_at: dict[int, tuple[int, int]] = {}
+    for name in names:
+        for token in range(name.start, name.end + 1):
+            name_at[token] = (name.start, name.end)
+    return name_at
+
+
+def _unnamed(
+    title_mentions: list[Mention], name_at: dict[int, tuple[int, int]]
+) -> list[Mention]:
     """Return the tagger's proper-noun spans that no name mention covers.
 
     A title that is no name alone ("Her Majesty", "His Lordship") still marks
     a mention, so it stays as a common noun phrase.
     """
-    covered = {token for name in names for token in range(name.start, name.end + 1)}
-    return [mention for mention in title_mentions if mention.head not in covered]
+    return [mention for mention in title_mentions if mention.head not in name_at]
 
 
-def _apart_from_names(mentions: list[Mention], names: list[Mention]) -> list[Mention]:
+def _apart_from_names(
+    mentions: list[Mention], name_at: dict[int, tuple[int, int]]
+) -> list[Mention]:
     """Drop the NOM mentions that repeat, cross or lie inside a name mention.
 
     The tagger can call a name it reads as a common noun ("Traddles") NOM while
     the name rules find it too, or end a span inside a title that the name
     rules extend ("The Reverend" against "Reverend Mr. Collins").
     """
-    name_at: dict[int, tuple[int, int]] = {}
-    for name in names:
-        for token in range(name.start, name.end + 1):
-            name_at[token] = (name.start, name.end)
     apart = []
     for mention in mentions:
         if mention.kind == NOM and _clashes(mention, name_at):
@@ -372,6 +381,7 @@ def _apart_from_names(mentions: list[Mention], names: list[Mention]) -> list[Men
 
 
 def _clashes(mention: Mention, name_at: dict[int, tuple[int, int]]) -> bool:
+    """Return True when a name repeats, crosses or contains ``mention``."""
     for token in (mention.start, mention.end):
         span = name_at.get(token)
         if span is None:
