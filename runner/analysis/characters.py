@@ -267,6 +267,8 @@ def _given_and_surname(parts: tuple[str, ...]) -> tuple[str, str]:
 
 
 def _surname_class(honorific: str) -> str:
+    if honorific in ("mr", "mister"):
+        return "mister"
     if honorific in MALE_HONORIFICS:
         return "male"
     if honorific in MARRIED_FEMALE_HONORIFICS or honorific == "lady":
@@ -417,6 +419,9 @@ class _NameClusterer:
         self.given_names: Counter[str] = Counter()
         self.full_surnames: Counter[str] = Counter()
         self.married_full: set[Key] = set()
+        # Full names written after "Sir" or "Lord": a knight, baronet or peer is
+        # never "Mr." ("Sir Walter Elliot" is not the "Mr. Elliot" of the book).
+        self.titled_full: set[Key] = set()
 
     @staticmethod
     def _with_honorific(name: PersonName, votes: Counter[str]) -> Counter[str]:
@@ -450,6 +455,8 @@ class _NameClusterer:
             self.full_surnames[surname] += 1
             if name.honorific in MARRIED_FEMALE_HONORIFICS:
                 self.married_full.add(key)
+            if name.honorific in ("sir", "lord"):
+                self.titled_full.add(key)
             self._key(i, key)
 
     def _key_honorific_names(self) -> None:
@@ -501,7 +508,7 @@ class _NameClusterer:
         return sorted(roots)
 
     def _merge_surnames(self) -> None:
-        order = {"male": 0, "unmarried": 2, "married": 3}
+        order = {"mister": 0, "male": 0, "unmarried": 2, "married": 3}
         surname_keys = sorted(
             self._keys_of("surname"), key=lambda key: (order.get(key[1], 1), key)
         )
@@ -522,6 +529,9 @@ class _NameClusterer:
 
     def _surname_fits(self, key: Key, root: Key) -> bool:
         gender = self.forest.gender(root)
+        if key[1] == "mister":
+            titled = any(self.forest.find(full) == root for full in self.titled_full)
+            return gender != SHE and not titled
         if key[1] == "male":
             return gender != SHE
         if key[1] == "unmarried":
