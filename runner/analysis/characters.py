@@ -419,8 +419,8 @@ class _NameClusterer:
         self.given_names: Counter[str] = Counter()
         self.full_surnames: Counter[str] = Counter()
         self.married_full: set[Key] = set()
-        # Full names written after "Sir" or "Lord": a knight, baronet or peer is
-        # never "Mr." ("Sir Walter Elliot" is not the "Mr. Elliot" of the book).
+        # Full names written after "Sir" or "Lord". Novels call a knight, baronet
+        # or peer by that title, so a "Mr." of his surname is someone else.
         self.titled_full: set[Key] = set()
 
     @staticmethod
