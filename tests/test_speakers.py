@@ -124,12 +124,20 @@ def test_narrator_is_character(engine: Engine, tmp_path) -> None:
     narrators = [c for c in result["characters"] if c["name"] == "the narrator"]
     assert len(narrators) == 1, [c["name"] for c in result["characters"]]
     narrator = narrators[0]
-    # "I" four times outside the quotes; the "I" of "I am waiting" is quoted.
-    assert narrator["names"] == {"I": 4}
+    # "I" four times outside the quotes and once in "I am waiting", which the
+    # narrator says.
+    assert narrator["names"] == {"I": 5}
     assert narrator["pronoun_count"] == narrator["mention_count"]
-    for entity in result["entities"]:
-        if entity["text"] == "I" and entity["character_id"] is not None:
-            assert entity["character_id"] == narrator["character_id"]
+
+
+def test_quoted_i_is_speaker(engine: Engine, tmp_path) -> None:
+    result = analyse(engine, tmp_path, BARTLEBY)
+    quote = quote_starting(result, '"I would prefer not to,"')
+    assert quote["speaker"] is not None
+    pronoun = entity_at(result, quote["start_token"] + 1)
+    assert pronoun["text"] == "I"
+    assert pronoun["mention_type"] == "PRON"
+    assert pronoun["character_id"] == quote["speaker"]["character_id"]
 
 
 # Herman Melville, "Bartleby, the Scrivener" (1853), public domain.

@@ -70,6 +70,7 @@ from runner.analysis.pronouns import (
     FIRST_PERSON_PRONOUNS,
     link_pronouns,
     narrator_mentions,
+    quoted_first_person,
 )
 from runner.analysis.speakers import QuoteTokens, attribute_speakers
 from runner.analysis.token_table import TokenTable
@@ -208,8 +209,42 @@ class _CastBuilder:
         kept_apart = self._attach_relatives()
         attach_unnamed(self.mentions, kept_apart)
         self._assign_pronouns(links)
+        self._add_speaker_pronouns(speakers)
         self._recount_votes(links)
-        return self._finish(speakers)
+        cast = self._finish(speakers)
+        self._sort_mentions(cast)
+        return cast
+
+    def _add_speaker_pronouns(self, speakers: list[Speaker]) -> None:
+        """Give the "I", "me", "my" and "myself" of each attributed quote to its speaker.
+
+        BookNLP 1.0.8 does the same in its coreference step
+        (``bert_coref_quote_pronouns``). The new mentions go to the end of the
+        list, so that the indices in the pronoun links stay valid, and
+        ``_sort_mentions`` puts them in place once the cast is final.
+        """
+        at_span = {(m.start, m.end): m for m in self.mentions}
+        for quote, speaker in zip(self.quotes, speakers):
+            if speaker.character_id is None:
+                continue
+            for mention in quoted_first_person(self.tokens, self._word_at, quote):
+                existing = at_span.get((mention.start, mention.end))
+                if existing is None:
+                    mention.character = speaker.character_id
+                    self.mentions.append(mention)
+                elif existing.kind == PRON and existing.character is None:
+                    existing.character = speaker.character_id
+
+    def _sort_mentions(self, cast: Cast) -> None:
+        """Sort the mentions by start token and renumber the characters' lists."""
+        order = sorted(
+            range(len(self.mentions)),
+            key=lambda i: (self.mentions[i].start, self.mentions[i].end),
+        )
+        new_index = {old: new for new, old in enumerate(order)}
+        self.mentions[:] = [self.mentions[old] for old in order]
+        for character in cast.characters:
+            character.mentions = sorted(new_index[i] for i in character.mentions)
 
     # Names.
 

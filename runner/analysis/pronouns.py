@@ -18,7 +18,9 @@ plural noun or coordination lies between, since they usually refer to a group.
 
 First-person singular pronouns outside quotes ("I", "me", "my") take no
 antecedent. They refer to the narrator, and ``narrator_mentions`` makes them
-mentions of their own.
+mentions of their own. Inside a quote they refer to its speaker:
+``quoted_first_person`` makes those mentions, and the cast gives them to the
+speaker once the quote has one.
 """
 
 from __future__ import annotations
@@ -65,9 +67,7 @@ def narrator_mentions(
 ) -> list[Mention]:
     """Return a PER PRON mention for each first-person pronoun outside quotes.
 
-    A token counts when spaCy tags it PRON and its lower-case text is in
-    ``FIRST_PERSON_PRONOUNS``. "I" counts only in capitals, so a lower-case "i"
-    (a list marker, say) does not, unlike in BookNLP.
+    ``first_person_key`` decides which tokens count.
 
     Args:
         tokens: the document's token table.
@@ -84,16 +84,42 @@ def narrator_mentions(
             and quotes[quote_index].start_token <= token
         ):
             continue
-        if tokens.pos_of(token) != "PRON":
-            continue
-        text = word(token)
-        key = text.lower()
-        if key not in FIRST_PERSON_PRONOUNS or (key == "i" and text != "I"):
-            continue
-        if key == "my" and _opens_title(word(token + 1)):
-            continue
-        found.append(Mention(token, token, PER, PRON, token, key=key))
+        key = first_person_key(tokens, word, token)
+        if key is not None:
+            found.append(Mention(token, token, PER, PRON, token, key=key))
     return found
+
+
+def quoted_first_person(
+    tokens: TokenTable, word: Callable[[int], str], quote: QuoteSpan
+) -> list[Mention]:
+    """Return a PER PRON mention, marked in a quote, for each "I" or "me" in it."""
+    found = []
+    for token in range(quote.start_token, quote.end_token + 1):
+        key = first_person_key(tokens, word, token)
+        if key is not None:
+            found.append(Mention(token, token, PER, PRON, token, key=key, in_quote=True))
+    return found
+
+
+def first_person_key(
+    tokens: TokenTable, word: Callable[[int], str], token: int
+) -> str | None:
+    """Return the lower-case pronoun if the token is a first-person one, else None.
+
+    A token counts when spaCy tags it PRON and its lower-case text is in
+    ``FIRST_PERSON_PRONOUNS``. "I" counts only in capitals, so a lower-case "i"
+    (a list marker, say) does not, unlike in BookNLP.
+    """
+    if tokens.pos_of(token) != "PRON":
+        return None
+    text = word(token)
+    key = text.lower()
+    if key not in FIRST_PERSON_PRONOUNS or (key == "i" and text != "I"):
+        return None
+    if key == "my" and _opens_title(word(token + 1)):
+        return None
+    return key
 
 
 def _opens_title(word: str) -> bool:

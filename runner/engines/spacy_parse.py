@@ -364,8 +364,8 @@ class ChunkParser:
     def _add_pronoun_mentions(self, doc: Doc, global_ids: list[int]) -> None:
         for token in doc:
             lower = token.lower_
-            # NOTE: only third-person pronouns become mentions, so a first-person
-            # narrator ("I", "me") gets no character.
+            # First-person pronouns become mentions later, when the cast knows
+            # the narrator and each quote's speaker.
             if token.pos_ == "PRON" and lower in PRONOUN_GENDER:
                 index = global_ids[token.i]
                 self.mentions.append(
