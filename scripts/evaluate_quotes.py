@@ -29,6 +29,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from runner.analysis.pronouns import FIRST_PERSON_PRONOUNS  # noqa: E402
 from runner.engine import JobRequest, ProgressReporter  # noqa: E402
 from runner.engines.spacy_engine import STAGE_WEIGHTS, create_engine  # noqa: E402
 from runner.tagger import litbank_quotes  # noqa: E402
@@ -158,10 +159,21 @@ def score_document(
         )
         for quote in result["quotes"]
     ]
+    # A quote's "I" and "me" get their character from the quote's speaker, so
+    # letting them vote would score the speakers against themselves.
+    quoted = {
+        token
+        for quote in result["quotes"]
+        for token in range(quote["start_token"], quote["end_token"] + 1)
+    }
     mentions = [
         (entity["character_id"], *gold_span(entity["start_token"], entity["end_token"]))
         for entity in result["entities"]
         if entity.get("character_id") is not None
+        and not (
+            entity["start_token"] in quoted
+            and entity["text"].lower() in FIRST_PERSON_PRONOUNS
+        )
     ]
     chain_of_character = character_chains(mentions, document.chains)
     speakers = speaker_counts(

@@ -130,6 +130,15 @@ def test_narrator_is_character(engine: Engine, tmp_path) -> None:
     assert narrator["pronoun_count"] == narrator["mention_count"]
 
 
+def test_reply_after_vocative_is_addressee(engine: Engine, tmp_path) -> None:
+    # "he" in "said he" has no antecedent in reach, so recency alone would
+    # give the quote to Ginger Nut.
+    result = analyse(engine, tmp_path, BARTLEBY)
+    quote = quote_starting(result, '"What is wanted?"')
+    assert quote["speaker"] is not None
+    assert quote["speaker"]["name"] == "Bartleby"
+
+
 def test_quoted_i_is_speaker(engine: Engine, tmp_path) -> None:
     result = analyse(engine, tmp_path, BARTLEBY)
     quote = quote_starting(result, '"I would prefer not to,"')

@@ -81,6 +81,10 @@ MIN_GENDER_EVIDENCE = 2
 MIN_GENDER_SHARE = 0.7
 # How far back (in tokens) a speaking pronoun looks for a character of its gender.
 MAX_PRONOUN_SPEAKER_DISTANCE = 400
+# The largest paragraph distance from a quote that addresses someone by name to a
+# reply tagged by a pronoun without antecedent ("said he"). So one paragraph of
+# narration may lie between.
+MAX_REPLY_PARAGRAPHS = 2
 # Verb forms that report speech, for telling a character from a ship or an
 # animal that the book names with an article ("said the Hatter").
 _SAYING_WORDS = frozenset(
@@ -181,6 +185,9 @@ class _CastBuilder:
         self.links: dict[int, int] = {}
         # {quote start token: index of the name mention the quote addresses}.
         self.vocatives: dict[int, int] = {}
+        # Quotes whose speaker is a pronoun with no antecedent, so that its
+        # character is only the most recent one of its gender.
+        self.guessed: set[int] = set()
         # {(possessor character, noun): character} for "her mother" and the like.
         self.relatives: dict[tuple[int, str], int] = {}
         self.person_at_head = {
@@ -409,13 +416,25 @@ class _CastBuilder:
         speakers = []
         word = self._word_at
         found = attribute_speakers(self.quotes, self.mentions, self.tokens, word)
-        for attribution in found:
+        for index, attribution in enumerate(found):
             if attribution.mention is None:
                 speakers.append(Speaker(None, None))
                 continue
+            if self._unresolved_pronoun(attribution.mention):
+                self.guessed.add(index)
             character = self._speaking_character(attribution.mention)
             speakers.append(Speaker(character, self.mentions[attribution.mention].head))
         return speakers
+
+    def _unresolved_pronoun(self, index: int) -> bool:
+        """Return True for a gendered pronoun with neither character nor antecedent."""
+        mention = self.mentions[index]
+        return (
+            mention.kind == PRON
+            and mention.key in PRONOUN_GENDER
+            and mention.character is None
+            and index not in self.links
+        )
 
     def _fill_alternating_turns(self, speakers: list[Speaker]) -> None:
         """Attribute untagged turns of a two-person exchange.
@@ -429,7 +448,10 @@ class _CastBuilder:
         back (A, ?, A). A quote tagged with a
         pronoun that gave no character ("he said") takes the participant only
         when the participant's gender fits the pronoun, and the pronoun then
-        refers to that participant.
+        refers to that participant. A pronoun without antecedent that was given
+        the most recent character of its gender yields to the person the
+        previous quote addresses ("Bartleby! quick" and then "What is wanted?"
+        said he).
         """
         by_paragraph: dict[int, int | None] = {}
         addressed: dict[int, int] = {}
@@ -445,6 +467,10 @@ class _CastBuilder:
                     filled = self._other_participant(paragraph, by_paragraph, run)
                 if filled is not None and self._fits_tag(speakers[index], filled):
                     speakers[index] = Speaker(filled, speakers[index].token)
+            elif index in self.guessed and opens:
+                filled = self._previous_listener(index, speakers)
+                if filled is not None and self._fits_tag(speakers[index], filled):
+                    speakers[index] = Speaker(filled, speakers[index].token)
             speaker = speakers[index].character_id
             if opens:
                 by_paragraph[paragraph] = speaker
@@ -453,6 +479,23 @@ class _CastBuilder:
                 addressed.setdefault(quote.last_paragraph, listener)
             if speaker is not None and (not run or run[-1] != speaker):
                 run.append(speaker)
+
+    def _previous_listener(self, index: int, speakers: list[Speaker]) -> int | None:
+        """Return whom the quote before ``index`` addresses, if it is near enough.
+
+        Narration of up to ``MAX_REPLY_PARAGRAPHS`` paragraphs may lie between
+        ("I heard a slow scrape of his chair legs").
+        """
+        if index == 0:
+            return None
+        previous = self.quotes[index - 1]
+        gap = self.quotes[index].first_paragraph - previous.last_paragraph
+        if gap > MAX_REPLY_PARAGRAPHS:
+            return None
+        listener = self._vocative(previous)
+        if listener is None or listener == speakers[index - 1].character_id:
+            return None
+        return listener
 
     def _vocative(self, quote: QuoteTokens) -> int | None:
         """Return the character a quote addresses by name, if any."""
