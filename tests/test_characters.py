@@ -87,8 +87,11 @@ def test_bare_surname_follows_pronoun_votes() -> None:
     assert bare_she == missus
 
 
-def test_bare_surname_defaults_to_frequent() -> None:
+def test_bare_surname_defaults_to_man() -> None:
     ids = cluster(["Mrs. Bennet", "Mrs. Bennet", "Mr. Bennet", "Bennet"])
+    assert ids[3] == ids[2]
+    # Without a man of the name, the most frequent bearer takes it.
+    ids = cluster(["Miss Bingley", "Miss Bingley", "Louisa Bingley", "Bingley"])
     assert ids[3] == ids[0]
 
 
@@ -98,7 +101,9 @@ def test_given_name_honorifics_join() -> None:
          "William Lucas", "Sir William"]
     )  # fmt: skip
     catherine_full, lady_catherine, catherine, lady_lucas, william, sir_william = ids
-    assert catherine_full == lady_catherine == catherine
+    assert catherine_full == lady_catherine
+    # A bare "Catherine" is another woman: Lady Catherine keeps her rank.
+    assert catherine != catherine_full
     assert william == sir_william
     assert lady_lucas not in (catherine_full, william)
 
@@ -134,8 +139,32 @@ def test_mr_never_joins_a_knight() -> None:
     ids = cluster(["Sir Walter Elliot", "Mr. William Elliot", "Mr. Elliot"])
     assert ids[2] == ids[1]
     assert ids[1] != ids[0]
-    # A knight's own surname with "Sir" still joins him.
-    assert len(set(cluster(["Sir Thomas Bertram", "Sir Thomas", "Thomas"]))) == 1
+    ids = cluster(["Sir Thomas Bertram", "Sir Thomas", "Thomas"])
+    assert ids[1] == ids[0]
+    assert ids[2] != ids[0]
+    # Friends use a familiar form: Lord Henry Wotton is "Harry".
+    ids = cluster(["Lord Henry Wotton", "Lord Henry", "Harry"])
+    assert len(set(ids)) == 1
+
+
+def test_wife_named_after_husband_apart() -> None:
+    ids = cluster(
+        ["Mr. John Knightley", "Mrs. John Knightley", "John", "Mrs. Knightley"]
+    )
+    mister, missus, john, bare_missus = ids
+    assert missus != mister
+    assert john == mister
+    assert bare_missus == missus
+
+
+def test_doctor_apart_from_mister() -> None:
+    ids = cluster(["Mr. Archibald Craven", "Mr. Craven", "Dr. Craven", "Dr. Craven"])
+    assert ids[1] == ids[0]
+    assert ids[2] == ids[3]
+    assert ids[2] != ids[0]
+    # Without a "Mr." of the name, the doctor joins his full name.
+    ids = cluster(["Archibald Craven", "Dr. Craven"])
+    assert ids[1] == ids[0]
 
 
 def test_cluster_numbers_by_appearance() -> None:

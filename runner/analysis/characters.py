@@ -57,6 +57,9 @@ Key = tuple[str, ...]
 # Entity categories of places. A word of a longer place name that is also a
 # one-word PER name is taken for the place (see ``retype_place_names``).
 PLACE_CATEGORIES = frozenset({"FAC", "GPE", "LOC"})
+# Ranks that novels keep using with the name: "Sir Walter", seldom "Walter".
+RANK_HONORIFICS = frozenset({"sir", "lord", "lady", "dame"})
+
 # Titles that come only before a person's name (see ``retype_titled_names``).
 PERSONAL_TITLES = frozenset(
     """
@@ -419,9 +422,15 @@ class _NameClusterer:
         self.given_names: Counter[str] = Counter()
         self.full_surnames: Counter[str] = Counter()
         self.married_full: set[Key] = set()
-        # Full names written after "Sir" or "Lord". Novels call a knight, baronet
-        # or peer by that title, so a "Mr." of his surname is someone else.
+        # Full names written after a rank ("Sir", "Lady"). Novels call a knight,
+        # baronet or peer by that title, so a "Mr." of his surname is someone
+        # else, and a bare given name ("Catherine") names another person too.
         self.titled_full: set[Key] = set()
+        # Full names written after "Mr.", which a "Dr." or "Captain" of the same
+        # surname does not join (see ``_surname_fits``).
+        self.mister_full: set[Key] = set()
+        # Given-name keys written in a familiar form at least once ("Harry").
+        self.familiar: set[Key] = set()
 
     @staticmethod
     def _with_honorific(name: PersonName, votes: Counter[str]) -> Counter[str]:
@@ -450,13 +459,20 @@ class _NameClusterer:
             if len(name.parts) < 2:
                 continue
             given, surname = _given_and_surname(name.parts)
+            married = name.honorific in MARRIED_FEMALE_HONORIFICS
+            if married and GIVEN_NAME_GENDER.get(given) == HE:
+                # "Mrs. John Knightley" is Mr. John Knightley's wife, not him.
+                given = "mrs " + given
+            else:
+                self.given_names[given] += 1
             key = ("full", given, surname)
-            self.given_names[given] += 1
             self.full_surnames[surname] += 1
-            if name.honorific in MARRIED_FEMALE_HONORIFICS:
+            if married:
                 self.married_full.add(key)
-            if name.honorific in ("sir", "lord"):
+            if name.honorific in RANK_HONORIFICS:
                 self.titled_full.add(key)
+            if name.honorific in ("mr", "mister"):
+                self.mister_full.add(key)
             self._key(i, key)
 
     def _key_honorific_names(self) -> None:
@@ -465,7 +481,8 @@ class _NameClusterer:
                 continue
             word = name.parts[0]
             if self._honorific_takes_given_name(name.honorific, word):
-                self._key(i, ("given", canonical_given_name(word)))
+                kind = "titled" if name.honorific in RANK_HONORIFICS else "given"
+                self._key(i, (kind, canonical_given_name(word)))
             else:
                 self._key(i, ("surname", _surname_class(name.honorific), word.lower()))
 
@@ -494,6 +511,8 @@ class _NameClusterer:
             given = canonical_given_name(word)
             if surnames[word.lower()] > self.given_names[given]:
                 continue  # a bare surname, resolved per mention in _resolve
+            if given != word.lower():
+                self.familiar.add(("given", given))
             self._key(i, ("given", given))
 
     def _keys_of(self, kind: str) -> list[Key]:
@@ -538,17 +557,41 @@ class _NameClusterer:
             return gender != HE
         if key[1] == "married":
             return any(self.forest.find(full) == root for full in self.married_full)
+        if self._has_mister(root):
+            # A book that writes both "Mr. Craven" and "Dr. Craven" means two
+            # men, whom the narration keeps apart by the title.
+            return False
         own = self.forest.gender(key)
         return own is None or gender is None or own == gender
 
+    def _has_mister(self, root: Key) -> bool:
+        """Return True when a name of ``root`` is written with "Mr."."""
+        misters = list(self.mister_full)
+        misters += [key for key in self._keys_of("surname") if key[1] == "mister"]
+        return any(self.forest.find(key) == root for key in misters)
+
     def _merge_given_names(self) -> None:
-        for key in sorted(self._keys_of("given")):
+        """Join each given name to a full name with that given name.
+
+        "Lady Catherine" joins a full name written with a rank ("Lady Catherine
+        de Bourgh") where there is one. A bare "Catherine" joins only a full name
+        never written with a rank, but a familiar form does: friends call Lord
+        Henry Wotton "Harry".
+        """
+        titled_roots = {self.forest.find(key) for key in self.titled_full}
+        for key in sorted(self._keys_of("given") + self._keys_of("titled")):
             own = self.forest.gender(key)
             candidates = [
                 root
                 for root in self._full_roots(1, key[1])
                 if own is None or self.forest.gender(root) in (None, own)
             ]
+            if key[0] == "titled":
+                # "Sir William" still joins "William Lucas" written without "Sir".
+                ranked = [root for root in candidates if root in titled_roots]
+                candidates = ranked or candidates
+            elif key not in self.familiar:
+                candidates = [root for root in candidates if root not in titled_roots]
             if candidates:
                 # NOTE: all bare uses of a given name join one full name, so two
                 # people who share it ("Mary" Bennet and "Mary King") merge.
@@ -567,5 +610,10 @@ class _NameClusterer:
         }
         ranked = sorted(candidates, key=lambda root: (-self.forest.count[root], root))
         wanted = gender_argmax(self.votes[i])
-        fitting = [root for root in ranked if self.forest.gender(root) == wanted]
-        return (fitting or ranked)[0] if wanted else ranked[0]
+        if wanted is None:
+            # Novels call men by the bare surname ("Bingley") and women by title
+            # or given name, so a man takes it unless pronouns point to a woman.
+            fitting = [root for root in ranked if self.forest.gender(root) != SHE]
+        else:
+            fitting = [root for root in ranked if self.forest.gender(root) == wanted]
+        return (fitting or ranked)[0]
