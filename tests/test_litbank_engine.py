@@ -310,3 +310,22 @@ def test_lone_title_joins_only_holder(engine: Engine, tmp_path) -> None:
     assert "the Admiral" not in names
     assert names["Admiral Croft"] == 3
     assert "the Captain" in names
+
+
+def test_mention_stops_at_quote_edge(engine: Engine, tmp_path) -> None:
+    # Jane Austen, "Pride and Prejudice" (1813), public domain. The tagger's
+    # span ran from "her mother" into the second quote.
+    text = (
+        "\u201cI think,\u201d said her mother, soon afterwards, \u201cand so "
+        "the Collinses live quite comfortable, do they?\u201d\n"
+    )
+    result = _run(engine, tmp_path, text)
+    quotes = [(q["start_token"], q["end_token"]) for q in result["quotes"]]
+    assert len(quotes) == 2
+    for row in result["entities"]:
+        inside = [first <= row["start_token"] <= last for first, last in quotes]
+        ends_inside = [first <= row["end_token"] <= last for first, last in quotes]
+        assert inside == ends_inside, row["text"]
+    speaker = result["quotes"][0]["speaker"]
+    assert speaker is not None
+    assert speaker["name"] == "her mother"

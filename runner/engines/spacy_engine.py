@@ -36,7 +36,7 @@ from spacy import about as spacy_about
 
 from runner.analysis.cast import Cast, build_cast
 from runner.analysis.chunks import estimate_tokens, make_pieces, plan_chunks
-from runner.analysis.entities import NOM, Mention, resolve_names
+from runner.analysis.entities import NOM, PROP, Mention, resolve_names
 from runner.analysis.layout import (
     AnalysedSpan,
     Paragraph,
@@ -163,6 +163,9 @@ class _JobRun:
                 self._parse(spool)
             with self._stage("characters"):
                 quote_tokens = self._quote_tokens()
+                self.mentions = _within_quotes(
+                    self.mentions, quote_tokens, self._word_at
+                )
                 self._mark_quoted_mentions(quote_tokens)
                 cast = build_cast(self.mentions, quote_tokens, self.table, self.text)
             with self._stage("write"):
@@ -271,6 +274,9 @@ class _JobRun:
                 )
             )
         return result
+
+    def _word_at(self, token: int) -> str:
+        return self.text[self.table.start[token] : self.table.end[token]]
 
     def _mark_quoted_mentions(self, quotes: list[QuoteTokens]) -> None:
         starts = [quote.start_token for quote in quotes]
@@ -390,3 +396,47 @@ def _clashes(mention: Mention, name_at: dict[int, tuple[int, int]]) -> bool:
         if not contains_name or span == (mention.start, mention.end):
             return True
     return False
+
+
+def _within_quotes(
+    mentions: list[Mention], quotes: list[QuoteTokens], word_at
+) -> list[Mention]:
+    """Cut each mention that runs across a quote's edge down to its head's phrase.
+
+    The tagger reads sentences and knows nothing of quotes, so it can join a
+    speech tag to the speech: "her mother, soon afterwards, “and so the Collinses". Such a span is
+    wrong at both ends, so it keeps only the words around its head up to the
+    nearest punctuation ("her mother"). A mention that holds a whole quote (the
+    “Spouter” Inn) is left alone. A cut mention that repeats another one, or a
+    name, whose words would change, is dropped.
+    """
+    starts = [quote.start_token for quote in quotes]
+
+    def quote_of(token: int) -> int | None:
+        position = bisect.bisect_right(starts, token) - 1
+        if position >= 0 and token <= quotes[position].end_token:
+            return position
+        return None
+
+    def is_word(token: int) -> bool:
+        return any(char.isalnum() for char in word_at(token))
+
+    spans = {(mention.start, mention.end) for mention in mentions}
+    within = []
+    for mention in mentions:
+        region = quote_of(mention.head)
+        if quote_of(mention.start) == region == quote_of(mention.end):
+            within.append(mention)
+            continue
+        start = end = mention.head
+        while start > mention.start and is_word(start - 1):
+            start -= 1
+        while end < mention.end and is_word(end + 1):
+            end += 1
+        if (start, end) in spans or mention.kind == PROP:
+            continue
+        mention.start, mention.end = start, end
+        mention.words = tuple(word_at(token) for token in range(start, end + 1))
+        spans.add((start, end))
+        within.append(mention)
+    return within
