@@ -4,7 +4,9 @@ Runs the tagger (the shipped delta on the base encoder) over the documents in
 ``--litbank DIR`` and prints precision, recall and F1 per task: entities match
 on exact span and category with all layers pooled, events on exact token. The
 last line is JSON keyed by task (``entities``, ``events``) with ``precision``,
-``recall`` and ``f1`` as percentages.
+``recall`` and ``f1`` as percentages (and with ``--interval``, ``f1_low`` and
+``f1_high``, the bounds of the 95% interval). A document without an events file
+is left out of the event scores.
 
     .venv/bin/python scripts/evaluate.py --litbank ../shared/data/litbank --split test
 """
@@ -85,6 +87,11 @@ def read_predictions(folder: Path, gold: list[litbank.Document]):
             warn(f"no prediction for {document.doc_id} in {folder}; scored as empty")
             continue
         prediction = litbank.read_document(folder, document.doc_id)
+        if not prediction.events_annotated and document.events_annotated:
+            warn(
+                f"no predicted event file for {document.doc_id} in {folder}; "
+                "its events are scored as empty"
+            )
         if prediction.tokens != document.tokens:
             raise ValueError(
                 f"the tokens of {document.doc_id} in {folder} differ from the gold "
@@ -150,12 +157,19 @@ def evaluate(args: argparse.Namespace) -> None:
             f"no LitBank documents to score in {args.litbank} (split {args.split})"
         )
     gold = [litbank.read_document(args.litbank, doc_id) for doc_id in doc_ids]
-    if not (args.litbank / "events").is_dir():
-        warn(f"no events folder in {args.litbank}, so event scores are 0")
+    unannotated = [d.doc_id for d in gold if not d.events_annotated]
+    if len(unannotated) == len(gold):
+        warn(f"no event files in {args.litbank}/events, so events are not scored")
+    elif unannotated:
+        warn(
+            f"no event file for {', '.join(unannotated)} in {args.litbank}/events; "
+            "events are scored on the other documents"
+        )
     predicted = predict(args, gold)
     if args.predictions:
         write_predictions(args.predictions, predicted)
     scores = score_documents(predicted, gold)
+    print(f"{len(gold)} documents, {sum(len(d.tokens) for d in gold)} tokens")
     if args.interval:
         rows = document_counts(predicted, gold)
         if len(rows) == 1:
@@ -166,7 +180,8 @@ def evaluate(args: argparse.Namespace) -> None:
                 f"{task} F1 95% interval over resampled documents: "
                 f"{low:.1f} to {high:.1f}"
             )
-    print(f"{len(gold)} documents, {sum(len(d.tokens) for d in gold)} tokens")
+            # The JSON line carries them too, for scripts that read only it.
+            scores[task]["f1_low"], scores[task]["f1_high"] = low, high
     print(score_report(scores, TASKS))
 
 

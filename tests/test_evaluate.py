@@ -266,8 +266,36 @@ def test_evaluate_script_scores_predictions(tmp_path: Path) -> None:
     assert lines[-3].split() == ["entities", "100.00", "100.00", "100.00"]
     assert lines[-2].split() == ["events", "0.00", "0.00", "0.00"]
     scores = json.loads(lines[-1])
-    assert scores["entities"] == {"precision": 100.0, "recall": 100.0, "f1": 100.0}
-    assert scores["events"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+    assert scores["entities"] == {
+        "precision": 100.0, "recall": 100.0, "f1": 100.0, "f1_low": 100.0,
+        "f1_high": 100.0,
+    }  # fmt: skip
+    assert scores["events"]["f1"] == 0.0
+    assert scores["events"]["f1_high"] == 0.0
+
+
+def test_missing_event_file_not_scored(tmp_path: Path) -> None:
+    gold = copy_sample(tmp_path / "gold")
+    doc_ids = litbank.list_documents(gold)
+    assert len(doc_ids) >= 2
+    (gold / "events" / f"{doc_ids[0]}.tsv").unlink()
+    # Perfect predictions of the other documents' events, and an event on every
+    # token of the document whose event file is gone.
+    predicted_dir = tmp_path / "predicted"
+    for doc_id in doc_ids:
+        document = litbank.read_document(gold, doc_id)
+        if doc_id == doc_ids[0]:
+            document.events = list(range(len(document.tokens)))
+        litbank.write_entities(document, predicted_dir / "entities" / f"{doc_id}.tsv")
+        litbank.write_events(document, predicted_dir / "events" / f"{doc_id}.tsv")
+    completed = run_script(
+        "evaluate.py", "--litbank", str(gold), "--score-only", str(predicted_dir)
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert f"no event file for {doc_ids[0]}" in completed.stderr
+    scores = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert scores["events"]["precision"] == 100.0
+    assert scores["events"]["recall"] == 100.0
 
 
 def run_script(name: str, *args: str) -> subprocess.CompletedProcess:

@@ -103,8 +103,23 @@ def test_windows_cover_every_word_once(tokenizer) -> None:
         assert offsets == list(range(len(document.tokens)))
         for window in windows:
             assert len(window.input_ids) <= 48
-            labelled = [x for x in window.event_labels if x != IGNORE_INDEX]
-            assert len(labelled) == len(window.word_offsets)
+            labelled = [
+                i for i, x in enumerate(window.event_labels) if x != IGNORE_INDEX
+            ]
+            assert labelled == window.word_starts
+
+
+def test_unannotated_events_teach_nothing(tokenizer, tmp_path: Path) -> None:
+    import shutil
+
+    doc_id = "2005_piccadilly_jim"
+    (tmp_path / "entities").mkdir()
+    shutil.copy(SAMPLE / "entities" / f"{doc_id}.tsv", tmp_path / "entities")
+    document = litbank.read_document(tmp_path, doc_id)
+    assert not document.events_annotated
+    for window in make_windows(document, tokenizer, max_subwords=64):
+        assert set(window.event_labels) == {IGNORE_INDEX}
+        assert len(window.word_starts) == len(window.word_offsets)
 
 
 def test_windows_carry_gold_spans(tokenizer) -> None:
@@ -203,6 +218,12 @@ def test_shipped_delta_tags_sample() -> None:
     # quality on 337 tokens.
     assert scores["entities"]["f1"] > 25
     assert scores["events"]["f1"] > 20
+    # Without its event labels a document is tagged just the same.
+    for document, reference in zip(predicted, gold):
+        reference.events, reference.events_annotated = [], False
+        again = tagger.tag(reference)
+        assert again.entities == document.entities
+        assert again.events == document.events
 
 
 def test_base_named_by_folder_loads(tmp_path: Path) -> None:

@@ -47,6 +47,8 @@ class Window:
     input_ids: list[int]
     casing_ids: list[int]
     word_offsets: list[int]
+    # Per word: the position of its first subword in ``input_ids``.
+    word_starts: list[int]
     event_labels: list[int]  # per subword
     # Per word: the index of its sentence in the document.
     sentence_ids: list[int]
@@ -134,7 +136,9 @@ class _WordLabels:
 
     def __init__(self, document: Document):
         self.words = document.tokens
-        self.events = [0] * len(self.words)
+        # A document without event annotations teaches the event head nothing.
+        unknown = IGNORE_INDEX if not document.events_annotated else 0
+        self.events = [unknown] * len(self.words)
         for offset in document.events:
             self.events[offset] = 1
         self.sentence_of = [
@@ -153,8 +157,10 @@ def _build_window(
     input_ids = [tokenizer.cls_token_id]
     casing_ids = [CASING_PAD]
     event_labels = [IGNORE_INDEX]
+    word_starts = []
     for offset in offsets:
         casing = casing_class(words[offset])
+        word_starts.append(len(input_ids))
         for position, piece in enumerate(word_pieces[offset]):
             input_ids.append(piece)
             casing_ids.append(casing)
@@ -166,6 +172,7 @@ def _build_window(
         input_ids,
         casing_ids,
         list(offsets),
+        word_starts,
         event_labels,
         sentence_ids=[labels.sentence_of[offset] for offset in offsets],
         entity_spans=_window_spans(document, offsets),

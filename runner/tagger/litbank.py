@@ -45,8 +45,9 @@ class EntitySpan:
 class Document:
     """A LitBank document: sentences of tokens, entity spans and event tokens.
 
-    ``events`` contains the document token offsets of realis event triggers.
-    ``event_scores``, filled only on predictions, holds each token's predicted
+    ``events`` contains the document token offsets of realis event triggers, and
+    ``events_annotated`` is False for a document read without an events file,
+    whose events are unknown rather than absent. ``event_scores``, filled only on predictions, holds each token's predicted
     probability of being one, so that a decision threshold can be tuned.
     """
 
@@ -55,6 +56,7 @@ class Document:
     entities: list[EntitySpan] = dataclasses.field(default_factory=list)
     events: list[int] = dataclasses.field(default_factory=list)
     event_scores: list[float] = dataclasses.field(default_factory=list)
+    events_annotated: bool = True
 
     @property
     def tokens(self) -> list[str]:
@@ -207,6 +209,8 @@ def read_document(root: Path, doc_id: str) -> Document:
                 f"tokens in {events_path} differ from the entity file of {doc_id}"
             )
         document.events = events
+    else:
+        document.events_annotated = False
     return document
 
 

@@ -82,7 +82,8 @@ def document_counts(
 ) -> list[dict[str, Counts]]:
     """Return each gold document's counts, keyed by task, in gold order.
 
-    A gold document without a prediction counts as an empty prediction.
+    A gold document without a prediction counts as an empty prediction. One
+    without event annotations adds nothing to the event counts.
 
     Raises:
         ValueError: a predicted document has no gold document with its id.
@@ -99,7 +100,8 @@ def document_counts(
             document = Document(reference.doc_id, reference.sentences)
         entities, events = Counts(), Counts()
         entities.add(entity_keys(document), entity_keys(reference))
-        events.add(event_keys(document), event_keys(reference))
+        if reference.events_annotated:
+            events.add(event_keys(document), event_keys(reference))
         rows.append({"entities": entities, "events": events})
     return rows
 

@@ -329,11 +329,7 @@ def collate(windows: list[Window]) -> dict[str, torch.Tensor]:
     def pad(values: list[int], fill: int, size: int = length) -> list[int]:
         return values + [fill] * (size - len(values))
 
-    positions = []
-    for window in windows:
-        first = [i for i, label in enumerate(window.event_labels) if label != IGNORE_INDEX]
-        positions.append(pad(first, 0, words))
-    word_positions = torch.tensor(positions)
+    word_positions = torch.tensor([pad(w.word_starts, 0, words) for w in windows])
     word_mask = torch.tensor(
         [pad([True] * len(w.word_offsets), False, words) for w in windows]
     )
