@@ -329,3 +329,20 @@ def test_mention_stops_at_quote_edge(engine: Engine, tmp_path) -> None:
     speaker = result["quotes"][0]["speaker"]
     assert speaker is not None
     assert speaker["name"] == "her mother"
+
+
+def test_title_alone_takes_its_name(engine: Engine, tmp_path) -> None:
+    # Jane Austen, "Pride and Prejudice" (1813), public domain. The tagger
+    # marks "Mr." without "Bennet" here.
+    text = (
+        "Elizabeth Bennet walked out with her sisters. Every sister except Mary "
+        "agreed to go with her; and Mr. Collins was to attend them, at the "
+        "request of Mr. Bennet, who was most anxious to get rid of him, and have "
+        "his library to himself.\n"
+    )
+    result = _run(engine, tmp_path, text)
+    found = _entities(result)
+    assert ("Mr. Bennet", "PER", "PROP") in found
+    assert ("Mr.", "PER", "NOM") not in found
+    elizabeth = next(c for c in result["characters"] if "Elizabeth Bennet" in c["names"])
+    assert elizabeth["gender"]["argmax"] == "she/her"

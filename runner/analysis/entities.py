@@ -152,18 +152,19 @@ def with_title_article(
 
 def extend_over_honorifics(words: Sequence[str], start: int) -> int:
     """Move ``start`` left over capitalised honorifics (``Mr.``, ``Lady``, ``Dr``)."""
-    while start > 0 and _is_honorific(words[start - 1]):
+    while start > 0 and is_honorific(words[start - 1]):
         start -= 1
     return start
 
 
-def _is_honorific(word: str) -> bool:
+def is_honorific(word: str) -> bool:
+    """Return True for a capitalised honorific or title ("Mr.", "Lady")."""
     return word[:1].isupper() and honorific_key(word) in HONORIFICS
 
 
 def starts_with_honorific(words: Sequence[str], start: int, end: int) -> bool:
     """Return True when the span opens with an honorific followed by a name."""
-    return start < end and _is_honorific(words[start])
+    return start < end and is_honorific(words[start])
 
 
 def honorific_name_spans(
@@ -181,7 +182,7 @@ def honorific_name_spans(
     while i < len(words) - 1:
         if (
             taken[i]
-            or not _is_honorific(words[i])
+            or not is_honorific(words[i])
             or not _is_name_word(words[i + 1], pos[i + 1])
         ):
             i += 1
@@ -234,7 +235,7 @@ def _titles_after_the(words: Sequence[str], start: int, end: int) -> bool:
     """Return True when ``words[start:end + 1]`` are all titles and follow "the"."""
     if start < 1 or words[start - 1].lower() != "the":
         return False
-    return all(_is_honorific(word) for word in words[start : end + 1])
+    return all(is_honorific(word) for word in words[start : end + 1])
 
 
 def _is_name_word(word: str, pos: str) -> bool:
@@ -252,7 +253,7 @@ def is_plausible_person(words: Sequence[str], pos: Sequence[str]) -> bool:
     letters = [char for word in words for char in word if char.isalpha()]
     if len(letters) >= 2 and all(char.isupper() for char in letters):
         return False
-    name_words = [word for word in words if not _is_honorific(word)]
+    name_words = [word for word in words if not is_honorific(word)]
     if not name_words:
         return False
     if len(words) == 1:
@@ -381,7 +382,7 @@ def split_person_span(
 
 def _opens_badly(word: str, pos: str, is_stop: bool) -> bool:
     """Return True for a word that cannot open a person's name ("Then", "Majesty")."""
-    if _is_honorific(word):
+    if is_honorific(word):
         return False
     if pos in ("ADJ", "ADV", "DET", "INTJ", "CCONJ", "SCONJ", "ADP"):
         return True
@@ -406,7 +407,7 @@ def looks_like_name(words: Sequence[str]) -> bool:
 def name_key(words: Sequence[str]) -> str:
     """Return a span's words without leading honorifics, joined by spaces."""
     index = 0
-    while index < len(words) - 1 and _is_honorific(words[index]):
+    while index < len(words) - 1 and is_honorific(words[index]):
         index += 1
     rest = list(words[index:])
     # "The Queen" opening a sentence is the same name as "the Queen".
@@ -554,7 +555,7 @@ def _proper_mention(candidate: NameCandidate, category: str) -> Mention:
     gender = None
     if category == PER:
         # The first title gives the gender: "Mrs. Bennet", "the Queen".
-        titles = [word for word in candidate.words if _is_honorific(word)]
+        titles = [word for word in candidate.words if is_honorific(word)]
         gender = honorific_gender(honorific_key(titles[0])) if titles else None
         given = name_key(candidate.words).split()[0].lower()
         gender = gender or GIVEN_NAME_GENDER.get(canonical_given_name(given))

@@ -33,6 +33,7 @@ from runner.analysis.entities import (
     NameCandidate,
     extend_over_honorifics,
     honorific_name_spans,
+    is_honorific,
     is_name_like,
     is_plausible_person,
     noun_phrase_start,
@@ -319,6 +320,8 @@ class ChunkParser:
                 category, start = PER, start - 1
             if category is None:
                 continue
+            if category == PER:
+                end = _over_name_after_title(words, pos, end)
             trimmed = trim_span(words, start, end, category)
             if trimmed is None:
                 continue
@@ -420,6 +423,21 @@ class ChunkParser:
 # men", "those who knew him", "my dear, come".
 _PHRASE_BREAK_POS = frozenset({"ADP", "PRON", "VERB", "AUX", "PUNCT", "SCONJ", "CCONJ"})
 _NOMINAL_POS = frozenset({"NOUN", "PROPN", "ADJ", "NUM"})
+
+
+def _over_name_after_title(words: list[str], pos: list[str], end: int) -> int:
+    """Return the end of a person span extended over the name after its last title.
+
+    The tagger sometimes marks "Mr." alone and leaves "Bennet" out, so the
+    name would lose its title and "Mr." would become a mention of its own.
+    """
+    if not is_honorific(words[end]):
+        return end
+    while end + 1 < len(words) and pos[end + 1] == "PROPN":
+        if not words[end + 1][:1].isupper():
+            break
+        end += 1
+    return end
 
 
 def _modifies_noun(doc: Doc, root: Token, end: int) -> bool:
