@@ -346,3 +346,20 @@ def test_title_alone_takes_its_name(engine: Engine, tmp_path) -> None:
     assert ("Mr.", "PER", "NOM") not in found
     elizabeth = next(c for c in result["characters"] if "Elizabeth Bennet" in c["names"])
     assert elizabeth["gender"]["argmax"] == "she/her"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Jane Austen, "Pride and Prejudice" (1813), public domain.
+        "Sir William had been presented at St. James's, and he talked of it "
+        "often. Mr. Hurst proposed a game of piquet before Michaelmas.\n",
+        "The dome of St. Paul's rose over London. He lived in Lincoln's Inn.\n",
+    ],
+)
+def test_places_and_feasts_are_no_people(engine: Engine, tmp_path, text) -> None:
+    result = _run(engine, tmp_path, text)
+    names = {name for c in result["characters"] for name in c["names"]}
+    assert not names & {"St. James", "St. Paul", "Lincoln", "Michaelmas"}, names
+    found = _entities(result)
+    assert ("Michaelmas", "PER", "PROP") not in found

@@ -260,8 +260,11 @@ class _CastBuilder:
         # evidence, while a possessive or object pronoun often means someone else.
         votes = self._votes_per_mention(links, subjects_only=True)
         parsed: list[tuple[int, PersonName]] = []
+        in_places = _names_inside_places(self.mentions)
         for index, mention in enumerate(self.mentions):
             if mention.kind == PROP and mention.category == PER:
+                if index in in_places:
+                    continue
                 name = parse_name(mention.words)
                 if name is not None:
                     parsed.append((index, name))
@@ -751,6 +754,36 @@ class _CastBuilder:
             if self.mentions[i].kind == NOM
         )
         return nominal, True
+
+
+# The maximum number of tokens from a place name's start to a name nested in it.
+_MAX_NAME_TOKENS = 20
+
+
+def _names_inside_places(mentions: Sequence[Mention]) -> set[int]:
+    """Return the indices of person names nested in a place's or group's name.
+
+    "St. James" in "St. James's" and "Lincoln" in "Lincoln's Inn" name the
+    place after someone who is no character of the book.
+    """
+    places = sorted(
+        (mention.start, mention.end)
+        for mention in mentions
+        if mention.kind == PROP and mention.category != PER
+    )
+    starts = [start for start, _end in places]
+    inside = set()
+    for index, mention in enumerate(mentions):
+        if mention.kind != PROP or mention.category != PER:
+            continue
+        # Names are short, so only places opening a few tokens before can hold it.
+        low = bisect.bisect_left(starts, mention.start - _MAX_NAME_TOKENS)
+        high = bisect.bisect_right(starts, mention.start)
+        for start, end in places[low:high]:
+            if mention.end <= end and (start, end) != (mention.start, mention.end):
+                inside.add(index)
+                break
+    return inside
 
 
 # Words that open a noun phrase and are capitalised only at a sentence start.

@@ -32,6 +32,7 @@ NOM = "NOM"
 PRON = "PRON"
 
 PER = "PER"
+FAC = "FAC"
 # spaCy's OntoNotes labels that have a LitBank-style category. NORP, dates,
 # numbers and the rest are dropped.
 # NOTE: VEH (vehicles) is never produced. spaCy has no vehicle label, and its
@@ -40,7 +41,7 @@ CATEGORY_OF_LABEL: dict[str, str] = {
     "PERSON": PER,
     "GPE": "GPE",
     "LOC": "LOC",
-    "FAC": "FAC",
+    "FAC": FAC,
     "ORG": "ORG",
 }
 

@@ -248,8 +248,9 @@ NAME_PARTICLES = _words("da de del della den der di du la le van von")
 # Words that spaCy's small model sometimes labels as names when they start a
 # sentence or a line of dialogue: interjections, forms of address, adjectives and
 # the archaic or dialect pronouns of older fiction ("Tha'll", "Th'"), and speech
-# verbs that open an inverted tag ("Said Tom"). They are compared after
-# ``name_word_key``, so "Tha'rt" is "tha".
+# verbs that open an inverted tag ("Said Tom"). The feast days that date events
+# in older fiction ("before Michaelmas") are no names either. They are compared
+# after ``name_word_key``, so "Tha'rt" is "tha".
 NOT_NAMES = _words(
     """
     ah alas anybody ay aye bah bless chapter dear eh everybody father god good
@@ -259,6 +260,8 @@ NOT_NAMES = _words(
     thank thanks thee thine thou thy thysen well ye yer yes yo young majesty
     highness lordship ladyship worship
     said says cried asked replied answered exclaimed whispered shouted
+    advent candlemas christmas easter lammas lent martinmas michaelmas midsummer
+    whitsun whitsuntide
     """
 )
 

@@ -26,10 +26,12 @@ from runner.analysis.casing import CasingEvidence
 from runner.analysis.chunks import CollapsedText, Piece
 from runner.analysis.entities import (
     CATEGORY_OF_LABEL,
+    FAC,
     NOM,
     PER,
     PRON,
     Mention,
+    POSSESSIVE_ENDINGS,
     NameCandidate,
     extend_over_honorifics,
     honorific_name_spans,
@@ -313,6 +315,11 @@ class ChunkParser:
                 while start > 0 and name_like[start - 1]:
                     start -= 1
             extended = extend_over_honorifics(words, start)
+            place_end = _saints_place_end(words, pos, extended, end)
+            if place_end is not None:
+                # LitBank keeps the "'s" of such a place in its span.
+                spans.append((extended, place_end, FAC))
+                continue
             if starts_with_honorific(words, extended, end):
                 category, start = PER, extended
             if follows_the_alone(words, start, end):
@@ -367,8 +374,8 @@ class ChunkParser:
     def _add_pronoun_mentions(self, doc: Doc, global_ids: list[int]) -> None:
         for token in doc:
             lower = token.lower_
-            # First-person pronouns become mentions later, when the cast knows
-            # the narrator and each quote's speaker.
+            # First-person pronouns become mentions later, once the cast has
+            # found the narrator and each quote's speaker.
             if token.pos_ == "PRON" and lower in PRONOUN_GENDER:
                 index = global_ids[token.i]
                 self.mentions.append(
@@ -423,6 +430,31 @@ class ChunkParser:
 # men", "those who knew him", "my dear, come".
 _PHRASE_BREAK_POS = frozenset({"ADP", "PRON", "VERB", "AUX", "PUNCT", "SCONJ", "CCONJ"})
 _NOMINAL_POS = frozenset({"NOUN", "PROPN", "ADJ", "NUM"})
+
+
+_SAINTS = frozenset({"St.", "St", "Saint"})
+
+
+def _saints_place_end(
+    words: list[str], pos: list[str], start: int, end: int
+) -> int | None:
+    """Return the end of "St. James's" or "St. Paul's" with no noun after it.
+
+    A saint's name in the possessive that owns nothing names the church, as in
+    "presented at St. James's" or "the dome of St. Paul's". The span may end
+    before the possessive or on it; any other span gives None.
+    """
+    if words[start] not in _SAINTS:
+        return None
+    possessive = end if words[end] in POSSESSIVE_ENDINGS else end + 1
+    if possessive - start < 2 or possessive >= len(words):
+        return None
+    if words[possessive] not in POSSESSIVE_ENDINGS:
+        return None
+    following = pos[possessive + 1] if possessive + 1 < len(words) else "PUNCT"
+    if following in ("NOUN", "PROPN", "ADJ", "NUM"):
+        return None
+    return possessive
 
 
 def _over_name_after_title(words: list[str], pos: list[str], end: int) -> int:
