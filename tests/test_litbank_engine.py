@@ -363,3 +363,22 @@ def test_places_and_feasts_are_no_people(engine: Engine, tmp_path, text) -> None
     assert not names & {"St. James", "St. Paul", "Lincoln", "Michaelmas"}, names
     found = _entities(result)
     assert ("Michaelmas", "PER", "PROP") not in found
+
+
+def test_name_after_indefinite_article_is_no_one(engine: Engine, tmp_path) -> None:
+    # Frances Hodgson Burnett, "The Secret Garden" (1911), public domain.
+    text = (
+        "Mary was reminded of the boy Rajah again. Rajah smiled. Colin lay "
+        "against his pillows. Presently he turned and looked at the nurse again "
+        "and strangely enough he was not like a Rajah at all as he spoke to "
+        "her.\n"
+    )
+    result = _run(engine, tmp_path, text)
+    words = [token["word"] for token in result["tokens"]]
+    after_a = [
+        row
+        for row in result["entities"]
+        if row["text"] == "Rajah" and words[row["start_token"] - 1] == "a"
+    ]
+    assert len(after_a) == 1
+    assert after_a[0]["character_id"] is None

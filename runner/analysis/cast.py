@@ -263,7 +263,7 @@ class _CastBuilder:
         in_places = _names_inside_places(self.mentions)
         for index, mention in enumerate(self.mentions):
             if mention.kind == PROP and mention.category == PER:
-                if index in in_places:
+                if index in in_places or self._after_indefinite(mention):
                     continue
                 name = parse_name(mention.words)
                 if name is not None:
@@ -290,6 +290,15 @@ class _CastBuilder:
             self.mentions[nominal].character = self.mentions[restated].character
         self._add_narrator()
         self._recount_votes(links)
+
+    def _after_indefinite(self, mention: Mention) -> bool:
+        """Return True for a one-word name after "a" or "an" ("like a Rajah").
+
+        Such a word is used as a common noun and names nobody in the book.
+        """
+        if mention.start != mention.end:
+            return False
+        return self._word_at(mention.start - 1).lower() in ("a", "an")
 
     def _join_lone_titles(self, parsed: list[tuple[int, PersonName]]) -> None:
         """Give "the Admiral" to Admiral Croft when he is the book's only admiral.

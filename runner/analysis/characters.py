@@ -426,9 +426,11 @@ class _NameClusterer:
         # baronet or peer by that title, so a "Mr." of his surname is someone
         # else, and a bare given name ("Catherine") names another person too.
         self.titled_full: set[Key] = set()
-        # Full names written after "Mr.", which a "Dr." or "Captain" of the same
-        # surname does not join (see ``_surname_fits``).
-        self.mister_full: set[Key] = set()
+        # The honorifics written before each full name.
+        self.full_honorifics: dict[Key, set[str]] = {}
+        # Surnames the book writes after "Mr.": a "Dr." or "Captain" of such a
+        # surname is someone else (see ``_surname_fits``).
+        self.mister_surnames: set[str] = set()
         # Given-name keys written in a familiar form at least once ("Harry").
         self.familiar: set[Key] = set()
 
@@ -471,8 +473,10 @@ class _NameClusterer:
                 self.married_full.add(key)
             if name.honorific in RANK_HONORIFICS:
                 self.titled_full.add(key)
+            if name.honorific is not None:
+                self.full_honorifics.setdefault(key, set()).add(name.honorific)
             if name.honorific in ("mr", "mister"):
-                self.mister_full.add(key)
+                self.mister_surnames.add(surname)
             self._key(i, key)
 
     def _key_honorific_names(self) -> None:
@@ -484,6 +488,8 @@ class _NameClusterer:
                 kind = "titled" if name.honorific in RANK_HONORIFICS else "given"
                 self._key(i, (kind, canonical_given_name(word)))
             else:
+                if name.honorific in ("mr", "mister"):
+                    self.mister_surnames.add(word.lower())
                 self._key(i, ("surname", _surname_class(name.honorific), word.lower()))
 
     def _honorific_takes_given_name(self, honorific: str, word: str) -> bool:
@@ -538,13 +544,24 @@ class _NameClusterer:
                 if self._surname_fits(key, root)
             ]
             if len(candidates) > 1:
-                # Several full names fit; one whose gender is known to match wins.
+                # Several full names fit; one written with the same honorific
+                # ("Mr. Archibald Craven" for "Mr. Craven") wins, or else one
+                # whose gender is known to match.
+                same = [root for root in candidates if self._written_with(root, key)]
                 wanted = self.forest.gender(key)
-                candidates = [
+                candidates = same or [
                     root for root in candidates if self.forest.gender(root) == wanted
                 ]
             if len(candidates) == 1:
                 self.forest.union(candidates[0], key)
+
+    def _written_with(self, root: Key, key: Key) -> bool:
+        """Return True when a full name of ``root`` has the honorific of ``key``."""
+        return any(
+            self.forest.find(full) == root
+            for full, honorifics in self.full_honorifics.items()
+            if any(_surname_class(honorific) == key[1] for honorific in honorifics)
+        )
 
     def _surname_fits(self, key: Key, root: Key) -> bool:
         gender = self.forest.gender(root)
@@ -557,18 +574,13 @@ class _NameClusterer:
             return gender != HE
         if key[1] == "married":
             return any(self.forest.find(full) == root for full in self.married_full)
-        if self._has_mister(root):
+        if key[2] in self.mister_surnames and not self._written_with(root, key):
             # A book that writes both "Mr. Craven" and "Dr. Craven" means two
-            # men, whom the narration keeps apart by the title.
+            # men, whom the narration keeps apart by the title. The doctor
+            # joins only a full name written with "Dr.".
             return False
         own = self.forest.gender(key)
         return own is None or gender is None or own == gender
-
-    def _has_mister(self, root: Key) -> bool:
-        """Return True when a name of ``root`` is written with "Mr."."""
-        misters = list(self.mister_full)
-        misters += [key for key in self._keys_of("surname") if key[1] == "mister"]
-        return any(self.forest.find(key) == root for key in misters)
 
     def _merge_given_names(self) -> None:
         """Join each given name to a full name with that given name.
