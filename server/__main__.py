@@ -17,6 +17,7 @@ import sys
 from aiohttp import web
 
 from server.app import SERVER_OPTIONS, create_app
+from server.auth import load_keys
 from server.config import Settings, load_settings
 from server.keys import SCHEDULER
 from server.logs import log_event, logging_config
@@ -27,9 +28,9 @@ logger = logging.getLogger("server")
 REQUEST_DRAIN_S = 5.0
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, keys: list[str]) -> None:
     """Run the service until SIGTERM or SIGINT, then shut it down gracefully."""
-    app = create_app(settings)
+    app = create_app(settings, keys)
     runner = web.AppRunner(
         app, access_log=logging.getLogger("aiohttp.access"),
         shutdown_timeout=REQUEST_DRAIN_S, **SERVER_OPTIONS,
@@ -73,17 +74,19 @@ def _signal_queue() -> asyncio.Queue[signal.Signals]:
 def main() -> int:
     try:
         settings = load_settings(sys.argv[1:])
+        # Read before logging is set up, because the log filter hides the keys.
+        keys = load_keys(settings.api_keys, settings.api_keys_file)
     except ValueError as exc:
-        print(f"booknlp-jobs: {exc}", file=sys.stderr)
+        print(f"booknlp-jobs: cannot start: {exc}", file=sys.stderr)
         return 2
-    logging.config.dictConfig(logging_config(settings.log_level))
+    logging.config.dictConfig(logging_config(settings.log_level, keys))
     log_event(
         logger, "service.starting", host=settings.host, port=settings.port,
         engine=settings.engine, max_queue=settings.max_queue,
         state_dir=settings.state_dir,
     )  # fmt: skip
     try:
-        asyncio.run(serve(settings))
+        asyncio.run(serve(settings, keys))
     except OSError as exc:
         # Raised while the state folder and its database are opened.
         logger.error(

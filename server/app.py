@@ -29,13 +29,17 @@ from server.store import JobStore, SQLiteJobStore
 SERVER_OPTIONS = {"auto_decompress": False, "handler_cancellation": False}
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, keys: list[str] | None = None) -> web.Application:
     """Return the application; the runner child starts when the app starts.
 
+    ``keys`` are the API keys, as ``load_keys`` returns them; with None they
+    are read from the settings here.
+
     Raises:
-        ValueError: the API key file cannot be read.
+        ValueError: the API keys cannot be read; see ``load_keys``.
     """
-    keys = load_keys(settings.api_keys, settings.api_keys_file)
+    if keys is None:
+        keys = load_keys(settings.api_keys, settings.api_keys_file)
     checker = KeyChecker(keys, settings.protect_status)
     app = web.Application(
         client_max_size=settings.max_body_bytes,

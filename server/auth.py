@@ -32,9 +32,18 @@ OWNER_KEY = web.RequestKey("owner", str | None)
 REJECT_LOG_INTERVAL_S = 60.0
 
 
+def key_bytes(key: str) -> bytes:
+    """Return the bytes of a key as configured or as sent in a header.
+
+    aiohttp decodes header values as UTF-8 with ``surrogateescape``, so a byte
+    that is not UTF-8 arrives as a lone surrogate, and this returns it as sent.
+    """
+    return key.encode("utf-8", "surrogateescape")
+
+
 def fingerprint(key: str) -> str:
     """Return a short, stable id for a key that reveals nothing about it."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(key_bytes(key)).hexdigest()[:16]
 
 
 def load_keys(inline: str, path: str) -> list[str]:
@@ -43,30 +52,55 @@ def load_keys(inline: str, path: str) -> list[str]:
     White space around each key is removed, as it is from a presented key (and
     HTTP drops it around header values), so a key that kept it could never
     match. Lines of the file that are blank, or whose first character after
-    that is ``#``, are skipped.
+    that is ``#``, are skipped. A UTF-8 byte-order mark at the start of the file
+    is skipped too.
 
     Raises:
-        ValueError: the file cannot be read; the message names it.
+        ValueError: the file cannot be read or is not UTF-8, or a source that
+            is set contains no key, which would leave the API open. The message
+            names the source and the fix.
     """
     keys = [key.strip() for key in inline.split(",") if key.strip()]
+    if inline and not keys:
+        raise ValueError(
+            "setting api_keys contains no keys, only commas and white space; give "
+            "keys separated by commas, or unset BOOKNLP_JOBS_API_KEYS and "
+            "--api-keys"
+        )
     if path:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                lines = [line.strip() for line in handle]
-        except OSError as exc:
+        file_keys = _read_key_file(path)
+        if not file_keys:
             raise ValueError(
-                f"cannot read the API key file {path!r}: {exc.strerror}; check "
-                "BOOKNLP_JOBS_API_KEYS_FILE"
-            ) from None
-        keys.extend(line for line in lines if line and not line.startswith("#"))
+                f"API key file {path!r} contains no keys; add one key per line, "
+                "or drop --api-keys-file and BOOKNLP_JOBS_API_KEYS_FILE"
+            )
+        keys.extend(file_keys)
     return keys
+
+
+def _read_key_file(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            lines = [line.strip() for line in handle]
+    except OSError as exc:
+        raise ValueError(
+            f"cannot read the API key file {path!r}: {exc.strerror}; check "
+            "BOOKNLP_JOBS_API_KEYS_FILE"
+        ) from None
+    except UnicodeDecodeError as exc:
+        # The bytes may be part of a key, so only their offset is named.
+        raise ValueError(
+            f"API key file {path!r} is not valid UTF-8 at byte offset {exc.start}; "
+            "save it as UTF-8 with one key per line"
+        ) from None
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 class KeyChecker:
     """Compare presented keys with the configured ones in constant time."""
 
     def __init__(self, keys: list[str], protect_status: bool) -> None:
-        self._keys = [key.encode("utf-8") for key in keys]
+        self._keys = [key_bytes(key) for key in keys]
         self.protect_status = protect_status
         self._rejected_since_log = 0
         self._last_reject_log = float("-inf")
@@ -89,7 +123,7 @@ class KeyChecker:
 
     def owner_of(self, presented: str) -> str | None:
         """Return the key's fingerprint if it is configured, else None."""
-        candidate = presented.encode("utf-8")
+        candidate = key_bytes(presented)
         matched = False
         # Every key is compared, so the time taken does not reveal which matched.
         for key in self._keys:
@@ -102,17 +136,20 @@ class KeyChecker:
         return self.protect_status or path not in STATUS_PATHS
 
 
-def presented_keys(request: web.Request) -> list[str]:
-    """Collect the distinct non-empty keys of all Bearer and X-API-Key headers."""
-    keys: list[str] = []
+def presented_keys(request: web.Request) -> list[tuple[str, str]]:
+    """Collect the ``(header name, key)`` pairs of all Bearer and X-API-Key headers.
+
+    Headers with an empty key are left out.
+    """
+    keys: list[tuple[str, str]] = []
     for header in request.headers.getall("Authorization", []):
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
-            keys.append(value.strip())
+            keys.append(("Authorization", value.strip()))
     for header in request.headers.getall("X-API-Key", []):
         if header.strip():
-            keys.append(header.strip())
-    return list(dict.fromkeys(keys))
+            keys.append(("X-API-Key", header.strip()))
+    return keys
 
 
 def make_auth_middleware(checker: KeyChecker) -> web.Middleware:
@@ -121,16 +158,18 @@ def make_auth_middleware(checker: KeyChecker) -> web.Middleware:
         request[OWNER_KEY] = None
         if not checker.needs_key(request.path):
             return await handler(request)
-        keys = presented_keys(request)
+        presented = presented_keys(request)
+        keys = list(dict.fromkeys(key for _, key in presented))
         challenge = {"WWW-Authenticate": 'Bearer realm="booknlp-jobs"'}
         if len(keys) > 1:
             # Checking only one of them would let a request through whose
             # other key is wrong, and no rule decides which one the client meant.
             checker.log_rejection(request)
+            headers = " and ".join(dict.fromkeys(name for name, _ in presented))
             raise ApiError(
                 401, "unauthorized",
                 f"the request carries {len(keys)} different API keys in its "
-                "Authorization and X-API-Key headers; send only one key, as "
+                f"{headers} headers; send only one key, as "
                 "'Authorization: Bearer KEY' or 'X-API-Key: KEY'",
                 headers=challenge,
             )  # fmt: skip

@@ -7,9 +7,21 @@ applied by ``python -m server`` and by the runner child at start.
 from __future__ import annotations
 
 import logging
-from typing import Any
+import re
+from typing import Any, Iterable
 
 from aiohttp.http_exceptions import HttpProcessingError
+
+REDACTED = "[REDACTED]"
+# The value of a credential header, from after its name to the end of the line.
+# aiohttp's parser logs a header line it rejects whole, so without this the log
+# would hold a key sent with, say, a stray control character. The name may be
+# followed by other characters (an escaped byte such as \x7f) and by a colon or
+# a space, because the parser also rejects lines with a broken name or no colon.
+_CREDENTIAL_HEADER = re.compile(
+    r"(?P<name>\b(?:Authorization|X-API-Key)[^\s:]*(?:[ \t]*:[ \t]?|[ \t]))[^\r\n]+",
+    re.IGNORECASE,
+)
 
 
 def format_value(value: Any) -> str:
@@ -54,8 +66,51 @@ class MalformedRequestFilter(logging.Filter):
         return True
 
 
-def logging_config(level: str) -> dict[str, Any]:
-    """Return a ``logging.config.dictConfig`` dict that logs to stderr."""
+class SecretRedactionFilter(logging.Filter):
+    """Replace API keys in a log record with ``[REDACTED]``.
+
+    It replaces what follows ``Authorization`` or ``X-API-Key`` to the end of
+    the line, and every occurrence of a configured key, in the message and in
+    the formatted traceback. A line that names either header in prose loses its
+    rest as well. Installed on the handler, it receives the records of
+    every logger, aiohttp's included.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        # Longest first, so that a key that contains another is replaced whole.
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        text = _CREDENTIAL_HEADER.sub(rf"\g<name>{REDACTED}", text)
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            # The arguments do not fit the format string. The handler reports
+            # such a record as a logging error, with neither written out.
+            return True
+        redacted = self.redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+def logging_config(level: str, secrets: Iterable[str] = ()) -> dict[str, Any]:
+    """Return a ``logging.config.dictConfig`` dict that logs to stderr.
+
+    ``secrets`` are the configured API keys, which never reach the log.
+    """
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -64,12 +119,18 @@ def logging_config(level: str) -> dict[str, Any]:
                 "format": "%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s"
             }
         },
-        "filters": {"malformed": {"()": MalformedRequestFilter}},
+        "filters": {
+            "malformed": {"()": MalformedRequestFilter},
+            # dictConfig passes the other keys to the factory as arguments.
+            "redact": {"()": SecretRedactionFilter, "secrets": list(secrets)},
+        },
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "formatter": "line",
-                "filters": ["malformed"],
+                # The malformed-request filter first, because it moves the
+                # parser's error, which contains the header line, into the message.
+                "filters": ["malformed", "redact"],
             }
         },
         "root": {"level": level.upper(), "handlers": ["stderr"]},

@@ -22,7 +22,7 @@ DURATION_BUCKETS_S = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400)
 
 def restart_cause(message: str, code: str | None) -> str:
     """Reduce a child's cause of death to a label with few values."""
-    if code in ("memory_limit", "time_limit", "cancel_timeout"):
+    if code in ("memory_limit", "time_limit", "cancel_timeout", "start_timeout"):
         return code
     signal_name = re.search(r"killed by (SIG[A-Z]+)", message)
     if signal_name:

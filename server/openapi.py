@@ -9,7 +9,6 @@ every route on the app is described and that real responses match the schemas.
 from __future__ import annotations
 
 import importlib.metadata
-import re
 from typing import Any
 
 from runner.protocol import ALL_COMPONENTS, ENGINES, EngineSpec
@@ -20,16 +19,28 @@ from server.submission import (
     MAX_BOOK_ID_CHARS,
     QUERY_FIELDS,
     banned_book_id_ranges,
+    category_ranges,
 )
 
 Schema = dict[str, Any]
 
 OPENAPI_VERSION = "3.1.0"
 JOB_ID_PATTERN = "^[0-9a-f]{32}$"
-# parse_body rejects text that is empty after a leading byte-order mark is removed,
-# only white space, or contains NUL. This pattern is slightly stricter: it also
-# rejects a text whose only non-space characters are byte-order marks.
-TEXT_PATTERN = "^[^\\u0000]*[^\\s\\ufeff\\u0000][^\\u0000]*$"
+
+
+def text_pattern() -> str:
+    """Return a pattern for a text that the service does not reject as empty.
+
+    The service rejects a text that contains NUL, or only white space and
+    invisible format characters (Unicode category Cf, the byte-order mark
+    included). It also rejects a text whose Project Gutenberg marker lines
+    enclose only those, which no pattern here describes.
+    """
+    invisible = "".join(
+        _pattern_range(first, last)
+        for first, last in category_ranges(frozenset({"Cf"}))
+    )
+    return f"^[^\\u0000]*[^\\s\\u0000{invisible}][^\\u0000]*$"
 
 
 def book_id_pattern() -> str:
@@ -38,11 +49,13 @@ def book_id_pattern() -> str:
     Code points above U+FFFF are written as themselves, because JSON Schema
     patterns follow ECMA-262, where the escape for them differs from Python's.
     """
-    parts = []
-    for first, last in banned_book_id_ranges():
-        start, end = _pattern_char(first), _pattern_char(last)
-        parts.append(start if first == last else f"{start}-{end}")
+    parts = [_pattern_range(first, last) for first, last in banned_book_id_ranges()]
     return f"^[^{''.join(parts)}]*$"
+
+
+def _pattern_range(first: int, last: int) -> str:
+    start, end = _pattern_char(first), _pattern_char(last)
+    return start if first == last else f"{start}-{end}"
 
 
 def _pattern_char(point: int) -> str:
@@ -175,16 +188,6 @@ def _component_names(spec: EngineSpec) -> list[str]:
     return list(spec.components) + aliases
 
 
-def _pipeline_string_pattern(names: list[str]) -> str:
-    """Match a comma-separated list as parse_body reads it.
-
-    Parts are stripped of white space and empty parts are skipped, so ", tokens,"
-    is valid, but at least one part must name a component.
-    """
-    name = "(?:" + "|".join(re.escape(n) for n in names) + ")"
-    return f"^(?:\\s*,)*\\s*{name}\\s*(?:,\\s*(?:{name}\\s*)?)*$"
-
-
 def _schemas(spec: EngineSpec) -> Schema:
     return {
         "Error": _error_schema(),
@@ -225,11 +228,14 @@ def _error_schema() -> Schema:
 def _text_schema() -> Schema:
     return {
         "type": "string",
-        "pattern": TEXT_PATTERN,
+        "pattern": text_pattern(),
         "description": (
             "The book. A leading byte-order mark is removed, and character offsets "
             "in the result index the text after it. The front estimates tokens "
-            "and rejects a text over the token limit with 413."
+            "and rejects a text over the token limit with 413. A text whose "
+            "Project Gutenberg START and END marker lines enclose only white "
+            "space is rejected with 400 empty_text, because only that part is "
+            "analysed."
         ),
     }
 
@@ -239,13 +245,12 @@ def _submit_request_schema(spec: EngineSpec) -> Schema:
     pipeline_list = {
         "type": "array", "items": {"enum": names}, "minItems": 1,
     }  # fmt: skip
-    pipeline_string = {"type": "string", "pattern": _pipeline_string_pattern(names)}
     return _object(
         {"text": _schema_ref("BookText")},
         {
             "book_id": _nullable(_book_id_schema()),
             "pipeline": {
-                "anyOf": [pipeline_list, pipeline_string, {"type": "null"}],
+                "anyOf": [pipeline_list, {"type": "null"}],
                 "description": (
                     "Components to compute; all of the engine's when missing. "
                     "BookNLP's names are accepted as aliases."
@@ -675,9 +680,11 @@ def _submission_errors() -> Schema:
         "500": _ref("responses", "InternalError"),
         "503": _error(
             "max_queue jobs are already waiting, max_concurrent_uploads bodies are "
-            "being read, the service is shutting down, or the runner has failed "
-            "to load its engine several times in a row.",
+            "being read, the service is shutting down, the runner has failed "
+            "to load its engine several times in a row, or the text could not be "
+            "written to the state folder.",
             "queue_full", "shutting_down", "too_many_uploads", "engine_unavailable",
+            "storage_error",
             **{"Retry-After": _ref("headers", "RetryAfter")},
         ),
     }

@@ -19,7 +19,13 @@ from server.jobs import Job, JobStatus, is_job_id, new_job_id
 from server.keys import SCHEDULER, SETTINGS, STARTED_AT, UPLOADS
 from server.logs import log_event
 from server.scheduler import JobScheduler, QueueFull, engine_unavailable_message
-from server.submission import Submission, count_tokens, parse_body
+from server.submission import (
+    Submission,
+    check_analysed_text,
+    check_query_encoding,
+    count_tokens,
+    parse_body,
+)
 from server.supervisor import MAX_RESTART_DELAY_S
 
 logger = logging.getLogger(__name__)
@@ -29,6 +35,8 @@ routes = web.RouteTableDef()
 SHUTDOWN_RETRY_AFTER_S = 30
 RESULT_BLOCK_BYTES = 256 * 1024
 UPLOAD_RETRY_AFTER_S = 5
+# Retry-After sent when the text could not be written to the state folder.
+STORAGE_RETRY_AFTER_S = 30
 
 
 def _scheduler(request: web.Request) -> JobScheduler:
@@ -54,10 +62,12 @@ async def _read_submission(request: web.Request) -> tuple[Submission, int]:
         body = await loop.run_in_executor(
             None, decode_body, body, encoding, settings.max_body_bytes
         )
+    check_query_encoding(request.rel_url.raw_query_string)
     submission = parse_body(
         body, request.content_type, request.query, ENGINES[settings.engine],
         request.charset,
     )  # fmt: skip
+    await loop.run_in_executor(None, check_analysed_text, submission.text)
     tokens = await loop.run_in_executor(None, count_tokens, submission.text)
     return submission, tokens
 
@@ -151,19 +161,50 @@ async def _enqueue(request: web.Request, submission: Submission, tokens: int) ->
         owner=request[OWNER_KEY],
     )
     loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, _write_text, job.text_path, submission.text)
+    try:
+        await loop.run_in_executor(None, _write_text, job.text_path, submission.text)
+    except OSError as exc:
+        log_event(
+            logger, "job.store_failed", logging.ERROR, job_id=job_id,
+            path=job.text_path, error=exc,
+        )  # fmt: skip
+        raise ApiError(
+            503, "storage_error",
+            f"the server could not store the text ({exc.strerror or exc}); retry "
+            f"in {STORAGE_RETRY_AFTER_S} s, and tell the service's operator if "
+            "this persists",
+            headers={"Retry-After": str(STORAGE_RETRY_AFTER_S)},
+        ) from None  # fmt: skip
     try:
         scheduler.submit(job)
     except QueueFull as full:
-        os.remove(job.text_path)
+        _remove_text(job.text_path)
         _raise_queue_full(full)
+    except BaseException:
+        _remove_text(job.text_path)
+        raise
     return job
 
 
 def _write_text(path: str, text: str) -> None:
-    # newline="" keeps CR and CRLF exactly as submitted.
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
+    """Write ``text`` to ``path`` as UTF-8, and remove the file if that fails."""
+    try:
+        # newline="" keeps CR and CRLF exactly as submitted.
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    except BaseException:
+        _remove_text(path)
+        raise
+
+
+def _remove_text(path: str) -> None:
+    """Remove a text file that no job owns. A failure is logged, not raised."""
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log_event(logger, "text.remove_failed", logging.ERROR, path=path, error=exc)
 
 
 def _find_job(request: web.Request) -> Job:

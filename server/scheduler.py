@@ -63,6 +63,7 @@ class JobScheduler:
             on_message=self._on_message,
             on_exit=self._on_child_exit,
             start_timeout_s=settings.child_start_timeout_s,
+            running_job_id=lambda: self.running.job_id if self.running else None,
         )
         # Finished jobs and child deaths since the start, by the fingerprint of
         # the API key that owns the job (None with keys off, or with no job).
@@ -305,19 +306,23 @@ class JobScheduler:
         """
         return dict(self._outcomes.get(owner, {}))
 
-    def _on_child_exit(self, cause: str) -> None:
+    def _on_child_exit(
+        self, cause: str, pid: int | None, kill_code: str | None
+    ) -> None:
         job = self.running
         owner = job.owner if job is not None else None
         kill_cause, self._kill_cause = self._kill_cause, None
-        code = kill_cause["code"] if kill_cause else None
-        self.metrics.child_restarts.labels(restart_cause(cause, code)).inc()
+        if kill_code is None and kill_cause is not None:
+            kill_code = kill_cause["code"]
+        self.metrics.child_restarts.labels(restart_cause(cause, kill_code)).inc()
         if job is not None:
             if job.cancel_requested:
-                self._finish(job, JobStatus.CANCELLED)
+                self._finish(job, JobStatus.CANCELLED, child_pid=pid)
             elif kill_cause is not None:
-                self._finish(job, JobStatus.FAILED, kill_cause)
+                self._finish(job, JobStatus.FAILED, kill_cause, child_pid=pid)
             else:
-                self._finish(job, JobStatus.FAILED, {"code": "child_died", "message": cause})
+                error = {"code": "child_died", "message": cause}
+                self._finish(job, JobStatus.FAILED, error, child_pid=pid)
         self._outcomes[owner]["child_death"] += 1
         reason = self.supervisor.unavailable_reason
         if reason is not None:
@@ -339,24 +344,44 @@ class JobScheduler:
         if self._kill_cause is not None:
             return  # Already killing it.
         limit = self.memory.limit_mb
-        message = (
-            f"the runner child used {current_mb:.0f} MiB (peak {peak_mb:.0f} MiB), "
-            f"over the limit of {limit} MiB; split the book, or raise "
-            "BOOKNLP_JOBS_MAX_CHILD_MEMORY_MB if the machine has the memory"
+        used, peak = round(current_mb), round(peak_mb)
+        # The guard fires above the limit, which can round to the limit itself.
+        relation = "over" if used > limit else "reaching"
+        usage = (
+            f"used {used} MiB (peak {peak} MiB), {relation} the limit of {limit} MiB "
+            "(max_child_memory_mb)"
         )
+        raise_limit = (
+            "raise BOOKNLP_JOBS_MAX_CHILD_MEMORY_MB (--max-child-memory-mb) if the "
+            "machine has the memory"
+        )
+        if self.running is not None:
+            job_id = self.running.job_id
+            message = f"the runner child {usage}; split the book, or {raise_limit}"
+            reason = f"it {usage} while running job {job_id}; split the book, or "
+            reason += raise_limit
+        elif self.supervisor.ready:
+            message = reason = f"it {usage} with no job running; {raise_limit}"
+        else:
+            # The model alone needs more than the limit, so no book fits.
+            message = reason = f"it {usage} while loading its engine; {raise_limit}"
         self._kill_cause = {"code": "memory_limit", "message": message}
-        self.supervisor.kill(f"memory {current_mb:.0f} MiB over limit {limit} MiB")
+        self.supervisor.kill("memory_limit", reason)
 
     def _job_over_time(self, job_id: str) -> None:
         if self.running is None or self.running.job_id != job_id:
             return
         limit = self.settings.max_job_s
         message = (
-            f"the job ran longer than the limit of {limit:g} s and was stopped; "
-            "split the book, or raise BOOKNLP_JOBS_MAX_JOB_S"
+            f"the job ran longer than the limit of {limit:g} s (max_job_s) and was "
+            "stopped; split the book, or raise BOOKNLP_JOBS_MAX_JOB_S"
         )
         self._kill_cause = {"code": "time_limit", "message": message}
-        self.supervisor.kill(f"job {job_id} over the time limit of {limit:g} s")
+        self.supervisor.kill(
+            "time_limit",
+            f"job {job_id} ran longer than the limit of {limit:g} s (max_job_s); "
+            "split the book, or raise BOOKNLP_JOBS_MAX_JOB_S",
+        )  # fmt: skip
 
     def _kill_for_cancel(self, job_id: str) -> None:
         if self.running is not None and self.running.job_id == job_id:
@@ -365,13 +390,23 @@ class JobScheduler:
                 "of its cancel"
             )
             self._kill_cause = {"code": "cancel_timeout", "message": reason}
-            self.supervisor.kill(reason)
+            self.supervisor.kill("cancel_timeout", reason)
 
     def _finish(
-        self, job: Job, status: JobStatus, error: dict[str, str] | None = None
+        self,
+        job: Job,
+        status: JobStatus,
+        error: dict[str, str] | None = None,
+        child_pid: int | None = None,
     ) -> None:
+        """Record how ``job`` ended and log it.
+
+        ``child_pid`` is the child that ran the job, logged with a failure. It
+        defaults to the current child when ``job`` is the running one.
+        """
         job.status, job.finished_at, job.error = status, time.time(), error
         if self.running is job:
+            child_pid = child_pid or self.supervisor.pid
             job.stats["peak_child_mb"] = round(self.memory.peak_mb)
             self.running = None
             for timer in (self._cancel_deadline, self._job_deadline):
@@ -384,7 +419,7 @@ class JobScheduler:
         self.table.delete_files(job, keep_result=status is JobStatus.COMPLETED)
         self._outcomes[job.owner][status.value] += 1
         self._count_outcome(job)
-        self._log_outcome(job)
+        self._log_outcome(job, child_pid)
         event = self._finished.pop(job.job_id, None)
         if event is not None:
             event.set()
@@ -408,7 +443,7 @@ class JobScheduler:
         self.metrics.child_peak_memory.set(self.memory.peak_mb * MIB)
         self.metrics.child_ready.set(1 if self.supervisor.ready else 0)
 
-    def _log_outcome(self, job: Job) -> None:
+    def _log_outcome(self, job: Job, child_pid: int | None) -> None:
         ran_s = (job.finished_at or 0.0) - (job.started_at or job.submitted_at)
         if job.status is JobStatus.COMPLETED:
             tokens = int(job.stats.get("tokens", 0))
@@ -424,9 +459,11 @@ class JobScheduler:
                 )  # fmt: skip
         elif job.status is JobStatus.FAILED:
             error = job.error or {}
+            # A job that failed before it reached a child has no child_pid.
+            child = {"child_pid": child_pid} if child_pid is not None else {}
             log_event(
                 logger, "job.failed", logging.WARNING, job_id=job.job_id,
-                code=error.get("code"), cause=error.get("message"),
+                code=error.get("code"), **child, cause=error.get("message"),
             )  # fmt: skip
         else:
             log_event(logger, "job.cancelled", job_id=job.job_id, seconds=ran_s)

@@ -8,10 +8,12 @@ import functools
 import re
 import sys
 import unicodedata
+import urllib.parse
 from typing import Any, Mapping
 
 import orjson
 
+from runner.analysis.layout import find_analysed_span, normalize_text
 from runner.protocol import ALL_COMPONENTS, EngineSpec
 from server.errors import ApiError
 
@@ -46,6 +48,9 @@ COMPONENT_ALIASES = {
 # makes 2), which errs on the safe side for the limit. A text of one long
 # hyphenated run ("a-a-a-...") is counted token by token, as the engine splits it.
 _TOKEN_PATTERN = re.compile(r"\w+|[^\w\s]")
+# A lone surrogate is no character, so a text that contains one cannot be
+# stored as UTF-8. Codecs such as utf-7 and raw_unicode_escape decode to one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,8 +119,50 @@ def parse_body(
         text=_check_text(text),
         book_id=_check_book_id(fields.get("book_id")),
         model=model,
-        components=_check_pipeline(fields.get("pipeline"), engine, model),
-    )
+        components=_check_pipeline(
+            fields.get("pipeline"), engine, model,
+            from_query=content_type == "text/plain",
+        ),
+    )  # fmt: skip
+
+
+def check_query_encoding(raw_query: str) -> None:
+    """Raise ApiError 400 when a query parameter is not UTF-8 once percent-decoded.
+
+    ``raw_query`` is the query string as sent, still percent-encoded. aiohttp
+    decodes it with yarl, which turns invalid UTF-8 into U+FFFD replacement
+    characters, so the stored value would differ from the one sent.
+    """
+    for part in raw_query.split("&"):
+        raw_name, _, raw_value = part.partition("=")
+        name_error = _percent_decoding_error(raw_name)
+        if name_error:
+            raise ApiError(
+                400, "invalid_option",
+                f"query parameter name {raw_name[:60]!r} is not valid UTF-8 once "
+                f"percent-decoded ({name_error}); percent-encode the UTF-8 bytes "
+                "of the name",
+            )  # fmt: skip
+        value_error = _percent_decoding_error(raw_value)
+        if value_error:
+            name = urllib.parse.unquote_plus(raw_name)
+            raise ApiError(
+                400, "invalid_field" if name in QUERY_FIELDS else "invalid_option",
+                f"query parameter {name[:60]!r} has the value {raw_value[:60]!r}, "
+                f"which is not valid UTF-8 once percent-decoded ({value_error}); "
+                "percent-encode the UTF-8 bytes of the value",
+                field=name[:60],
+            )  # fmt: skip
+
+
+def _percent_decoding_error(raw: str) -> str | None:
+    """Describe the first invalid UTF-8 byte of percent-encoded ``raw``, if any."""
+    data = urllib.parse.unquote_to_bytes(raw.replace("+", " "))
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"byte {data[exc.start]:#04x} at decoded offset {exc.start}"
+    return None
 
 
 def _parse_json(body: str) -> dict[str, Any]:
@@ -168,7 +215,7 @@ def _decode_text(body: bytes, charset: str | None) -> str:
             encoding = "utf-16-be"
         # decode raises LookupError for codecs that are not text encodings
         # (base64, zlib), which codecs.lookup accepts.
-        return body.decode(encoding)
+        text = body.decode(encoding)
     except LookupError:
         raise ApiError(
             400, "invalid_charset",
@@ -195,6 +242,19 @@ def _decode_text(body: bytes, charset: str | None) -> str:
             "to UTF-8 and submit it again with charset=utf-8",
             field="text",
         ) from None  # fmt: skip
+    # Strict UTF-8, the default, rejects surrogates while decoding.
+    surrogate = _SURROGATE.search(text) if encoding != "utf-8" else None
+    if surrogate is not None:
+        offset = surrogate.start()
+        raise ApiError(
+            400, "invalid_encoding",
+            f"body decoded as {encoding} contains the lone surrogate "
+            f"U+{ord(surrogate.group()):04X} at character offset {offset}, which "
+            "is not a character; convert the file to UTF-8 and submit it again "
+            "with charset=utf-8",
+            field="text", offset=offset,
+        )  # fmt: skip
+    return text
 
 
 def _check_text(text: Any) -> str:
@@ -227,6 +287,58 @@ def _check_text(text: Any) -> str:
     return text
 
 
+def check_analysed_text(text: str) -> None:
+    """Raise ApiError 400 empty_text when no part of ``text`` would be analysed.
+
+    That is a text of only white space and invisible format characters (Unicode
+    category Cf, such as U+200B ZERO WIDTH SPACE), or one whose Project Gutenberg
+    marker lines enclose only those. The engines analyse only the part between
+    the markers, found by ``runner.analysis.layout.find_analysed_span``. This
+    scans the whole text, so call it off the event loop.
+    """
+    visible = _visible_char_pattern()
+    if visible.search(text) is None:
+        invisible = next((char for char in text if not char.isspace()), None)
+        example = f" such as U+{ord(invisible):04X}" if invisible else ""
+        raise ApiError(
+            400, "empty_text",
+            "text contains only white space and invisible format characters"
+            f"{example}; submit the book's text",
+            field="text",
+        )  # fmt: skip
+    # Every marker line contains "***", so a text without it has no markers.
+    if "***" not in text:
+        return
+    span = find_analysed_span(normalize_text(text))
+    if not span.boilerplate_removed or visible.search(text, span.start, span.end):
+        return
+    # The START marker line ends the boilerplate before the span, and the END
+    # marker line begins the boilerplate after it.
+    if span.start > 0 and span.end < len(text):
+        where = "between its Project Gutenberg START and END marker lines"
+    elif span.start > 0:
+        where = "after its Project Gutenberg START marker line"
+    else:
+        where = "before its Project Gutenberg END marker line"
+    raise ApiError(
+        400, "empty_text",
+        f"the part of the text {where} (offsets {span.start} to {span.end}) is "
+        "empty or only white space, and only that part is analysed; put the "
+        "book's text there, or submit the book without the marker lines",
+        field="text", start=span.start, end=span.end,
+    )  # fmt: skip
+
+
+@functools.cache
+def _visible_char_pattern() -> re.Pattern[str]:
+    """Return a pattern for a character that is neither white space nor Cf."""
+    ranges = "".join(
+        f"\\U{first:08x}-\\U{last:08x}"
+        for first, last in category_ranges(frozenset({"Cf"}))
+    )
+    return re.compile(f"[^\\s{ranges}]")
+
+
 def _check_book_id(book_id: Any) -> str | None:
     if book_id is None:
         return None
@@ -255,12 +367,21 @@ def _check_book_id(book_id: Any) -> str | None:
     return book_id
 
 
-@functools.cache
 def banned_book_id_ranges() -> tuple[tuple[int, int], ...]:
     """Return the code point ranges (inclusive) that a book_id may not contain."""
+    return category_ranges(frozenset(BANNED_BOOK_ID_CATEGORIES))
+
+
+@functools.cache
+def category_ranges(categories: frozenset[str]) -> tuple[tuple[int, int], ...]:
+    """Return the code point ranges (inclusive) of the Unicode ``categories``.
+
+    The first call for a set tests every code point and is slow, so the result
+    is cached.
+    """
     ranges: list[tuple[int, int]] = []
     for point in range(sys.maxunicode + 1):
-        if unicodedata.category(chr(point)) not in BANNED_BOOK_ID_CATEGORIES:
+        if unicodedata.category(chr(point)) not in categories:
             continue
         if ranges and ranges[-1][1] == point - 1:
             ranges[-1] = (ranges[-1][0], point)
@@ -270,20 +391,35 @@ def banned_book_id_ranges() -> tuple[tuple[int, int], ...]:
 
 
 def _check_pipeline(
-    pipeline: Any, engine: EngineSpec, model: str
+    pipeline: Any, engine: EngineSpec, model: str, from_query: bool
 ) -> tuple[str, ...]:
+    """Return the components to compute, in request order without repeats.
+
+    A JSON body gives ``pipeline`` as a list of names, and a text/plain
+    request's query gives it as a comma-separated string.
+    """
     provided = engine.components_for(model)
     if pipeline is None:
         return provided
-    if isinstance(pipeline, str):
-        pipeline = [part.strip() for part in pipeline.split(",") if part.strip()]
-    if not isinstance(pipeline, list) or not all(isinstance(p, str) for p in pipeline):
+    if isinstance(pipeline, str) and from_query:
+        pipeline = _split_pipeline(pipeline)
+    if not isinstance(pipeline, list):
         raise ApiError(
             400, "invalid_field",
-            "field 'pipeline' must be a list of component names, or a "
-            "comma-separated string in the query",
+            "field 'pipeline' must be a JSON list of component names, such as "
+            f'["tokens", "entities"], got a JSON {_json_type(pipeline)}; a '
+            "comma-separated string is read only from the query of a text/plain "
+            "request",
             field="pipeline",
         )  # fmt: skip
+    for position, name in enumerate(pipeline, start=1):
+        if not isinstance(name, str):
+            raise ApiError(
+                400, "invalid_field",
+                f"field 'pipeline' must list component names as strings, got a "
+                f"JSON {_json_type(name)} at position {position}",
+                field="pipeline",
+            )  # fmt: skip
     if not pipeline:
         # An empty list is rejected rather than read as "all components", because
         # it is more likely a client bug than a request for everything.
@@ -331,6 +467,27 @@ def _check_pipeline(
                 field="pipeline",
             )  # fmt: skip
     return tuple(chosen)
+
+
+def _split_pipeline(pipeline: str) -> list[str]:
+    """Split the query's comma-separated pipeline, stripping white space.
+
+    A value of only commas and white space gives an empty list, which the
+    caller rejects as an empty pipeline.
+    """
+    names = [part.strip() for part in pipeline.split(",")]
+    if not any(names):
+        return []
+    if "" in names:
+        position = names.index("") + 1
+        raise ApiError(
+            400, "invalid_field",
+            f"query parameter 'pipeline' ({pipeline[:100]!r}) has an empty "
+            f"component name at position {position}; separate the names with "
+            "single commas, as in 'tokens,entities'",
+            field="pipeline",
+        )  # fmt: skip
+    return names
 
 
 def _check_model(model: Any, engine: EngineSpec) -> str:

@@ -23,7 +23,9 @@ from server.logs import log_event
 logger = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, dict[str, Any]], None]
-ExitHandler = Callable[[str], None]
+# Called with the cause of the death, the dead child's pid, and the code that
+# ``kill`` was given when the front killed the child itself (else None).
+ExitHandler = Callable[[str, int | None, str | None], None]
 
 # A child that dies this soon after starting, before reporting ready, counts
 # towards a crash loop; restarts then back off up to MAX_RESTART_DELAY_S.
@@ -62,7 +64,8 @@ class RunnerSupervisor:
     Args:
         child_settings: plain dict passed to the child at start.
         on_message: called on the event loop for each message from the child.
-        on_exit: called on the event loop with the cause when the child dies.
+        on_exit: called on the event loop when the child dies; see ExitHandler.
+        running_job_id: returns the id of the job the child runs, for the log.
     """
 
     def __init__(
@@ -71,11 +74,15 @@ class RunnerSupervisor:
         on_message: MessageHandler,
         on_exit: ExitHandler,
         start_timeout_s: float,
+        running_job_id: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._child_settings = child_settings
         self._on_message = on_message
         self._on_exit = on_exit
         self._start_timeout_s = start_timeout_s
+        self._running_job_id = running_job_id
+        # The process the front is killing, with the code and reason for it.
+        self._kill_request: tuple[BaseProcess, str, str] | None = None
         self._context = multiprocessing.get_context("spawn")
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
@@ -146,11 +153,26 @@ class RunnerSupervisor:
         except (BrokenPipeError, ConnectionResetError, OSError) as exc:
             raise RuntimeError(f"runner child pipe is closed: {exc}") from exc
 
-    def kill(self, reason: str) -> None:
-        """Kill the child at once; its death is handled like any other."""
-        if self._process is not None and self._process.is_alive():
-            log_event(logger, "child.kill", pid=self._process.pid, reason=reason)
-            self._process.kill()
+    def kill(self, code: str, reason: str) -> None:
+        """Kill the child at once with SIGKILL; its death is handled like any other.
+
+        ``reason`` gives the cause, with the limit and the next step. child.died,
+        /v1/ready and the engine_unavailable error report it in place of the
+        generic cause of a SIGKILL. ``code`` is a short label, such as
+        ``memory_limit``, passed on to ``on_exit``.
+        """
+        process = self._process
+        if process is not None and process.is_alive():
+            self._kill_request = (process, code, reason)
+            log_event(
+                logger, "child.kill", pid=process.pid, **self._job_field(),
+                code=code, reason=reason,
+            )  # fmt: skip
+            process.kill()
+
+    def _job_field(self) -> dict[str, str]:
+        job_id = self._running_job_id()
+        return {"job_id": job_id} if job_id else {}
 
     async def stop(self, timeout_s: float = 5.0) -> None:
         """Ask the child to exit, kill it after ``timeout_s``, and stop restarting."""
@@ -220,17 +242,29 @@ class RunnerSupervisor:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, process.join, 5.0)
         cause = describe_exit(process.exitcode)
-        if self.last_error and self.ready_info is None and process.exitcode == 1:
+        kill_code = None
+        request, self._kill_request = self._kill_request, None
+        if (
+            request is not None
+            and request[0] is process
+            and process.exitcode == -signal.SIGKILL
+        ):
+            _, kill_code, reason = request
+            cause = f"the service killed the runner child: {reason}"
+        elif self.last_error and self.ready_info is None and process.exitcode == 1:
             cause = f"{cause}: {self.last_error}"
         was_ready = self.ready_info is not None
         self.ready_info = None
         self.last_error = cause
         if not self._stopping:
             # A stop the front asked for is logged as child.stopped instead.
-            log_event(logger, "child.died", logging.WARNING, pid=process.pid, cause=cause)
+            log_event(
+                logger, "child.died", logging.WARNING, pid=process.pid,
+                **self._job_field(), cause=cause,
+            )  # fmt: skip
             self._failed_starts = 0 if was_ready else self._failed_starts + 1
             self.start_failure = None if was_ready else cause
-        self._on_exit(cause)
+        self._on_exit(cause, process.pid, kill_code)
         if self._stopping:
             return
         self.restarts += 1
@@ -252,7 +286,13 @@ class RunnerSupervisor:
                 f"runner child did not load its model within "
                 f"{self._start_timeout_s:.0f} s; raise BOOKNLP_JOBS_CHILD_START_TIMEOUT_S"
             )
-            self.kill("start timeout")
+            self.kill(
+                "start_timeout",
+                f"it did not load its model within the limit of "
+                f"{self._start_timeout_s:g} s (child_start_timeout_s); raise "
+                "BOOKNLP_JOBS_CHILD_START_TIMEOUT_S if the model needs longer to "
+                "load",
+            )  # fmt: skip
 
     def _detach(self) -> None:
         if self._conn is not None:

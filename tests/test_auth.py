@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ from multidict import CIMultiDict
 from server.app import create_app
 from server.config import Settings
 from tests.conftest import ClientFactory, wait_ready, wait_status
+from tests.service_process import ROOT, free_port
 
 ALPHA = {"Authorization": "Bearer alpha-secret-key"}
 BETA = {"X-API-Key": "beta-secret-key"}
@@ -93,6 +97,58 @@ async def test_keys_read_from_file(make_client: ClientFactory, tmp_path: Path) -
     assert commented.status == 401
 
 
+@pytest.mark.parametrize("content", [b"", b"\n  \n\t\n", b"# only a comment\n"])
+def test_key_file_without_keys_rejected(tmp_path: Path, content: bytes) -> None:
+    key_file = tmp_path / "keys"
+    key_file.write_bytes(content)
+    settings = Settings(
+        engine="test", state_dir=str(tmp_path), api_keys_file=str(key_file)
+    )
+    with pytest.raises(ValueError) as caught:
+        create_app(settings)
+    message = str(caught.value)
+    assert f"API key file {str(key_file)!r} contains no keys" in message
+    assert "add one key per line" in message
+    assert "--api-keys-file" in message
+
+
+@pytest.mark.parametrize("inline", [" , ", ",", "   "])
+def test_inline_keys_without_keys_rejected(tmp_path: Path, inline: str) -> None:
+    settings = Settings(engine="test", state_dir=str(tmp_path), api_keys=inline)
+    with pytest.raises(ValueError, match="api_keys contains no keys") as caught:
+        create_app(settings)
+    assert "BOOKNLP_JOBS_API_KEYS" in str(caught.value)
+
+
+def test_non_utf8_key_file_named(tmp_path: Path) -> None:
+    key_file = tmp_path / "keys"
+    key_file.write_bytes(b"first-key\n\xffsecond\n")
+    settings = Settings(
+        engine="test", state_dir=str(tmp_path), api_keys_file=str(key_file)
+    )
+    with pytest.raises(ValueError) as caught:
+        create_app(settings)
+    message = str(caught.value)
+    assert f"API key file {str(key_file)!r} is not valid UTF-8" in message
+    assert "byte offset 10" in message
+    assert "save it as UTF-8" in message
+    assert "second" not in message
+
+
+def test_server_exits_on_blank_key_file(tmp_path: Path) -> None:
+    key_file = tmp_path / "keys"
+    key_file.write_text("\n\n")
+    command = [
+        sys.executable, "-m", "server", "--engine", "test", "--port", str(free_port()),
+        "--state-dir", str(tmp_path / "state"), "--api-keys-file", str(key_file),
+    ]  # fmt: skip
+    # A server that started without keys would run until the timeout.
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "cannot start: API key file" in done.stderr
+    assert "contains no keys" in done.stderr
+
+
 def test_missing_key_file_names_it(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
     with pytest.raises(ValueError, match="cannot read the API key file"):
@@ -167,8 +223,44 @@ async def test_repeated_key_headers_must_agree(make_client: ClientFactory) -> No
     client = await make_client(api_keys=KEYS, wait=False)
     headers = CIMultiDict([("X-API-Key", "alpha-secret-key"), ("X-API-Key", "guessed")])
     response = await client.get("/v1/jobs", headers=headers)
+    message = (await response.json())["error"]["message"]
     assert response.status == 401
-    assert "different API keys" in (await response.json())["error"]["message"]
+    assert "2 different API keys in its X-API-Key headers" in message
+    assert "Authorization" not in message.partition(";")[0]
+
+
+async def test_conflict_names_both_headers(make_client: ClientFactory) -> None:
+    client = await make_client(api_keys=KEYS, wait=False)
+    headers = {"X-API-Key": "guessed", "Authorization": "Bearer alpha-secret-key"}
+    response = await client.get("/v1/jobs", headers=headers)
+    message = (await response.json())["error"]["message"]
+    assert response.status == 401
+    assert "in its Authorization and X-API-Key headers" in message
+
+
+async def _raw_get(client: TestClient, header_line: bytes) -> tuple[int, bytes]:
+    """Send GET /v1/jobs with one raw header line; return the status and body."""
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(
+        b"GET /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n" + header_line
+        + b"\r\nConnection: close\r\n\r\n"
+    )  # fmt: skip
+    reply = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    head, _, body = reply.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body
+
+
+async def test_non_utf8_key_byte_is_401(make_client: ClientFactory) -> None:
+    client = await make_client(api_keys="s\u00e9kret", wait=False)
+    for line in (b"X-API-Key: s\xe9kret", b"Authorization: Bearer s\xe9kret"):
+        status, body = await _raw_get(client, line)
+        assert status == 401, line
+        assert b"the API key is not valid" in body, line
+    # The same key sent as UTF-8, as configured, is accepted.
+    status, _ = await _raw_get(client, "X-API-Key: s\u00e9kret".encode())
+    assert status == 200
 
 
 async def test_same_key_twice_is_accepted(make_client: ClientFactory) -> None:

@@ -8,6 +8,10 @@ import signal
 
 import pytest
 
+from server.config import Settings
+from server.jobs import JobTable
+from server.scheduler import JobScheduler
+from server.store import JobStore
 from tests.conftest import ClientFactory, submit_text, wait_ready, wait_status
 
 
@@ -82,10 +86,16 @@ async def test_lifecycle_events_are_logged(
         for line in lines
     )
     assert any(
-        line.startswith(f"event=job.failed job_id={killed['job_id']} code=child_died")
+        line.startswith(
+            f"event=job.failed job_id={killed['job_id']} code=child_died "
+            f"child_pid={pid} "
+        )
         for line in lines
     )
-    assert any(line.startswith(f"event=child.died pid={pid} ") for line in lines)
+    assert any(
+        line.startswith(f"event=child.died pid={pid} job_id={killed['job_id']} ")
+        for line in lines
+    )
 
 
 async def test_memory_retry_with_half_batch(make_client: ClientFactory) -> None:
@@ -102,7 +112,16 @@ async def test_memory_retry_with_half_batch(make_client: ClientFactory) -> None:
     assert result["run"]["batch_size"] == 64
 
 
-async def test_memory_limit_stops_child(make_client: ClientFactory) -> None:
+def _event_line(caplog: pytest.LogCaptureFixture, start: str) -> str:
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith(start)]
+    assert len(lines) == 1, (start, lines)
+    return lines[0]
+
+
+async def test_memory_limit_stops_child(
+    make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     client = await make_client(max_child_memory_mb=150, memory_poll_s=0.05)
     pid = (await wait_ready(client))["child_pid"]
     job = await submit_text(
@@ -117,9 +136,21 @@ async def test_memory_limit_stops_child(make_client: ClientFactory) -> None:
     await wait_status(client, follow["job_id"], {"completed"}, 60.0)
     assert (await wait_ready(client))["child_pid"] != pid
 
+    died = _event_line(caplog, f"event=child.died pid={pid} job_id={job['job_id']} ")
+    assert "the service killed the runner child" in died
+    assert "over the limit of 150 MiB (max_child_memory_mb)" in died
+    assert "BOOKNLP_JOBS_MAX_CHILD_MEMORY_MB" in died
+    assert "kernel" not in died
+    failed_line = _event_line(caplog, f"event=job.failed job_id={job['job_id']} ")
+    assert f"code=memory_limit child_pid={pid} " in failed_line
 
-async def test_time_limit_stops_job(make_client: ClientFactory) -> None:
+
+async def test_time_limit_stops_job(
+    make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     client = await make_client(max_job_s=0.5)
+    pid = (await wait_ready(client))["child_pid"]
     job = await submit_text(client, "#test-engine chunks=100 delay_s=0.05\nlong")
     failed = await wait_status(client, job["job_id"], {"failed", "completed"})
     assert failed["status"] == "failed"
@@ -127,6 +158,49 @@ async def test_time_limit_stops_job(make_client: ClientFactory) -> None:
     assert "limit of 0.5 s" in failed["error"]["message"]
     follow = await submit_text(client, "quick one")
     await wait_status(client, follow["job_id"], {"completed"}, 60.0)
+
+    died = _event_line(caplog, f"event=child.died pid={pid} job_id={job['job_id']} ")
+    assert "the service killed the runner child" in died
+    assert "longer than the limit of 0.5 s (max_job_s)" in died
+    assert "BOOKNLP_JOBS_MAX_JOB_S" in died
+    assert "kernel" not in died
+
+
+async def test_start_timeout_named_as_cause(make_client: ClientFactory) -> None:
+    # No child loads its engine within a millisecond, so every start fails.
+    client = await make_client(child_start_timeout_s=0.001, wait=False)
+    waiting = await submit_text(client, "a book")
+    failed = await wait_status(client, waiting["job_id"], {"failed"}, 60.0)
+    assert failed["error"]["code"] == "engine_unavailable"
+    assert "child_start_timeout_s" in failed["error"]["message"]
+    response = await client.post("/v1/jobs", json={"text": "another book"})
+    error = (await response.json())["error"]
+    assert response.status == 503
+    assert error["code"] == "engine_unavailable"
+    assert "the service killed the runner child" in error["message"]
+    assert "within the limit of 0.001 s (child_start_timeout_s)" in error["message"]
+    assert "BOOKNLP_JOBS_CHILD_START_TIMEOUT_S" in error["message"]
+    assert "kernel" not in error["message"]
+    ready = await client.get("/v1/ready")
+    assert ready.status == 503
+    assert "child_start_timeout_s" in (await ready.json())["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("used_mb", "words"),
+    [(680.3, "used 680 MiB (peak 680 MiB), reaching the limit of 680 MiB"),
+     (700.0, "used 700 MiB (peak 700 MiB), over the limit of 680 MiB")],
+)  # fmt: skip
+async def test_memory_message_compares_rounded(
+    tmp_path, used_mb: float, words: str
+) -> None:
+    settings = Settings(engine="test", state_dir=str(tmp_path), max_child_memory_mb=680)
+    scheduler = JobScheduler(settings, JobTable(str(tmp_path), 60.0, JobStore()))
+    # No child runs, so the kill is only recorded.
+    scheduler._memory_over_limit(used_mb, used_mb)
+    message = scheduler._kill_cause["message"]
+    assert words in message
+    assert "while loading its engine" in message
 
 
 async def test_unloadable_engine_fails_waiting_jobs(

@@ -314,10 +314,14 @@ def test_end_before_start_keeps_text() -> None:
     assert span.boilerplate_removed is False
 
 
-def test_markers_around_nothing_keep_text() -> None:
+def test_markers_around_nothing_give_blank_span() -> None:
+    start_line = "*** START OF THE PROJECT GUTENBERG EBOOK X ***"
     text = (
-        "Preface by Ann.\n*** START OF THE PROJECT GUTENBERG EBOOK X ***\n\n"
+        f"Preface by Ann.\n{start_line}\n\n"
         "*** END OF THE PROJECT GUTENBERG EBOOK X ***\n"
     )
     span = find_analysed_span(text)
-    assert (span.start, span.end) == (0, len(text))
+    start = text.index(start_line) + len(start_line)
+    assert (span.start, span.end) == (start, start + 2)
+    assert text[span.start : span.end] == "\n\n"
+    assert span.boilerplate_removed is True

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import logging
+import socket
 import sys
+import time
+from pathlib import Path
 
 from aiohttp.http_exceptions import LineTooLong
 
-from server.logs import MalformedRequestFilter, format_value, log_event
+from server.logs import (
+    MalformedRequestFilter,
+    SecretRedactionFilter,
+    format_value,
+    log_event,
+)
+from tests.service_process import ServiceProcess
 
 
 def test_event_line_quotes_values_with_spaces(caplog) -> None:
@@ -53,3 +62,78 @@ def test_other_errors_keep_traceback() -> None:
     MalformedRequestFilter().filter(record)
     assert record.exc_info is exc_info
     assert record.levelno == logging.ERROR
+
+
+def test_redaction_hides_header_values() -> None:
+    lines = [
+        "Invalid header value char: b'Authorization: Bearer guess-one\\x7f'",
+        "Invalid header token: b'X-API-Key\\x7f: guess-two'",
+        "Invalid header token: b'authorization Bearer guess-three'",
+        "configured key configured-key appears",
+    ]
+    redactor = SecretRedactionFilter(["configured-key"])
+    for line in lines:
+        record = logging.LogRecord("aiohttp.server", logging.WARNING, __file__, 1,
+                                   "%s", (line,), None)  # fmt: skip
+        assert redactor.filter(record) is True
+        message = record.getMessage()
+        assert "guess" not in message, line
+        assert "configured-key" not in message, line
+        assert "[REDACTED]" in message, line
+
+
+def test_redaction_covers_traceback() -> None:
+    try:
+        raise ValueError("bad header Authorization: Bearer guess-four")
+    except ValueError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord(
+        "server.errors", logging.ERROR, __file__, 1, "unhandled error", (), exc_info
+    )
+    SecretRedactionFilter().filter(record)
+    formatted = logging.Formatter().format(record)
+    assert "guess-four" not in formatted
+    assert "Traceback" in formatted
+
+
+def _send_header_line(port: int, header_line: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            b"GET /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n" + header_line
+            + b"\r\nConnection: close\r\n\r\n"
+        )  # fmt: skip
+        reply = b""
+        while block := sock.recv(65536):
+            reply += block
+    return reply
+
+
+def test_rejected_key_headers_not_logged(tmp_path: Path) -> None:
+    key_file = tmp_path / "keys"
+    key_file.write_text("sekret-key-AAA\n")
+    log_path = tmp_path / "service.log"
+    service = ServiceProcess(tmp_path / "state", log_path, api_keys_file=key_file)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", service.port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "service did not listen in 60 s"
+                assert service.process.poll() is None, "service exited while starting"
+                time.sleep(0.05)
+        for line in (
+            b"Authorization: Bearer sekret-key-AAA\x7f",
+            b"Authorization: Bearer sekret-key-AAA\x00",
+            b"X-API-Key: sekret-key-AAA\x0b",
+            b"X-API-Key: unlisted-guess\x7f",
+        ):
+            assert _send_header_line(service.port, line).startswith(b"HTTP/1.")
+    finally:
+        assert service.stop() == 0
+    log = log_path.read_text(errors="replace")
+    assert "sekret-key-AAA" not in log
+    assert "unlisted-guess" not in log
+    assert log.count("Invalid header value char") == 4
+    assert log.count("[REDACTED]") == 4

@@ -283,13 +283,10 @@ def test_model_and_status_enums() -> None:
     assert statuses == [status.value for status in JobStatus]
 
 
-def test_pipeline_string_pattern_matches_parser() -> None:
+def test_json_pipeline_is_list_or_null() -> None:
     schema = build_openapi("spacy")["components"]["schemas"]["SubmitRequest"]
-    pattern = re.compile(schema["properties"]["pipeline"]["anyOf"][1]["pattern"])
-    for accepted in ("tokens", " coref , quotes", ",entities,,", "token,\ttokens "):
-        assert pattern.search(accepted), accepted
-    for rejected in ("", ",", " , ", "tokens,bogus", "supersenses", "tokensx"):
-        assert not pattern.search(rejected), rejected
+    forms = schema["properties"]["pipeline"]["anyOf"]
+    assert [form["type"] for form in forms] == ["array", "null"]
 
 
 # ------------------------------------------------- real responses, main flows

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from yarl import URL
 
 from tests.conftest import ClientFactory, submit_text, wait_status
 
@@ -70,6 +71,36 @@ BAD_REQUESTS: list[tuple[str, bytes, dict[str, str], Any, int, str, str]] = [
      "unsupported_content_encoding", "'br'"),
     ("wrong content type", b"<xml/>", {"Content-Type": "application/xml"}, {}, 415,
      "unsupported_media_type", "application/xml"),
+    ("utf-7 lone surrogate", b"Tom +2AA- met",
+     {"Content-Type": "text/plain; charset=utf-7"}, {"model": "fast"}, 400,
+     "invalid_encoding", "U+D800 at character offset 4"),
+    ("escape lone surrogate", b"Tom \\ud800 met.",
+     {"Content-Type": "text/plain; charset=raw_unicode_escape"}, {}, 400,
+     "invalid_encoding", "U+D800 at character offset 4"),
+    ("only format characters", '{"text": "\u200b\u200b\u200f"}'.encode(), JSON,
+     {}, 400, "empty_text", "invisible format characters such as U+200B"),
+    ("format characters and spaces", "\u200b \ufeff\n\u2060".encode(), TEXT, {},
+     400, "empty_text", "U+200B"),
+    ("empty name in pipeline", b"a", TEXT, {"pipeline": "tokens,,entities"}, 400,
+     "invalid_field", "empty component name at position 2"),
+    ("trailing comma in pipeline", b"a", TEXT, {"pipeline": "tokens,"}, 400,
+     "invalid_field", "at position 2"),
+    ("pipeline string in json", b'{"text": "a", "pipeline": "tokens"}', JSON, {},
+     400, "invalid_field", "got a JSON string"),
+    ("gutenberg markers around nothing",
+     b"Preface.\n*** START OF THE PROJECT GUTENBERG EBOOK X ***\n \n\t\n"
+     b"*** END OF THE PROJECT GUTENBERG EBOOK X ***\nLicense.\n", TEXT, {}, 400,
+     "empty_text", "between its Project Gutenberg START and END marker lines"),
+    ("gutenberg markers adjacent",
+     b"*** START OF THE PROJECT GUTENBERG EBOOK X ***\n"
+     b"*** END OF THE PROJECT GUTENBERG EBOOK X ***\n", TEXT, {}, 400,
+     "empty_text", "is empty or only white space"),
+    ("gutenberg start then nothing",
+     b"Header.\r\n*** START OF THE PROJECT GUTENBERG EBOOK X ***\r\n\r\n", TEXT,
+     {}, 400, "empty_text", "after its Project Gutenberg START marker line"),
+    ("gutenberg markers around zero-width",
+     '{"text": "H\\n*** START OF THE EBOOK ***\\n\u200b\\n*** END OF THE EBOOK ***"}'
+     .encode(), JSON, {}, 400, "empty_text", "START and END marker lines"),
 ]  # fmt: skip
 
 
@@ -225,3 +256,63 @@ async def test_empty_pipeline_same_in_json_and_query(
             assert "leave 'pipeline' out" in error["message"], (path, form)
     listed = await (await client.get("/v1/jobs")).json()
     assert listed["count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("book_id=%ed%a0%80", "'book_id'"),
+        ("model=fast&pipeline=tok%ffens", "'pipeline'"),
+    ],
+)
+async def test_query_not_utf8_is_400(
+    make_client: ClientFactory, query: str, field: str
+) -> None:
+    client = await make_client()
+    url = URL(f"/v1/jobs?{query}", encoded=True)
+    response = await client.post(url, data=b"a book", headers=TEXT)
+    error = (await response.json())["error"]
+    assert response.status == 400
+    assert error["code"] == "invalid_field"
+    assert field in error["message"]
+    assert "not valid UTF-8" in error["message"]
+    listed = await (await client.get("/v1/jobs")).json()
+    assert listed["count"] == 0
+
+
+async def test_undecodable_text_leaves_no_file(
+    make_client: ClientFactory, tmp_path: Any
+) -> None:
+    client = await make_client()
+    for charset, body in [("utf-7", b"Tom +2AA- met"), ("utf-16-le", b"\x00\xd8")]:
+        headers = {"Content-Type": f"text/plain; charset={charset}"}
+        response = await client.post("/v1/jobs", data=body, headers=headers)
+        assert response.status == 400, charset
+    assert list((tmp_path / "texts").iterdir()) == []
+
+
+def test_failed_text_write_removes_file(tmp_path: Any) -> None:
+    from server.routes import _write_text
+
+    path = tmp_path / "job.txt"
+    with pytest.raises(UnicodeEncodeError):
+        _write_text(str(path), "a" * 100_000 + "\ud800")
+    assert not path.exists()
+
+
+async def test_unwritable_spool_is_503(
+    make_client: ClientFactory, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await make_client()
+    # A file where the texts folder was makes every text write fail.
+    (tmp_path / "texts").rmdir()
+    (tmp_path / "texts").write_text("not a folder")
+    response = await client.post("/v1/jobs", data=b"a book", headers=TEXT)
+    body = await response.json()
+    assert response.status == 503
+    assert body["error"]["code"] == "storage_error"
+    assert "could not store the text" in body["error"]["message"]
+    assert response.headers["Retry-After"] == "30"
+    listed = await (await client.get("/v1/jobs")).json()
+    assert listed["count"] == 0
+    assert "event=job.store_failed job_id=" in caplog.text

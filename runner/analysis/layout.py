@@ -111,9 +111,11 @@ def find_analysed_span(text: str) -> AnalysedSpan:
     """Return the span between Project Gutenberg's START and END marker lines.
 
     Without a START marker the span begins at 0; without an END marker it runs to
-    the end. When the markers enclose no text, or an END marker comes before the
-    START marker, the whole text is the span. The "End of the Project Gutenberg
-    EBook" line that often precedes the END marker is cut as well.
+    the end. When an END marker comes before the START marker, the whole text is
+    the span. When the markers enclose only white space, the span is that white
+    space and ``boilerplate_removed`` is True, so the caller can report that
+    there is nothing to analyse. The "End of the Project Gutenberg EBook" line
+    that often precedes the END marker is cut as well.
     """
     start, end = 0, len(text)
     start_match = _START_MARKER.search(text)
@@ -130,11 +132,6 @@ def find_analysed_span(text: str) -> AnalysedSpan:
         if trailer is not None and _TRAILER_GAP.fullmatch(text, trailer.end(), end):
             end = trailer.start()
     removed = start_match is not None or end_match is not None
-    if removed and not text[start:end].strip():
-        # Markers out of order or around nothing: keep the whole text rather
-        # than analyse nothing.
-        logger.debug("boilerplate markers enclose no text; analysing all of it")
-        return AnalysedSpan(0, len(text), False)
     if removed:
         logger.debug("boilerplate markers found; analysing %d..%d", start, end)
     return AnalysedSpan(start, end, removed)
