@@ -382,3 +382,21 @@ def test_name_after_indefinite_article_is_no_one(engine: Engine, tmp_path) -> No
     ]
     assert len(after_a) == 1
     assert after_a[0]["character_id"] is None
+
+
+def test_he_never_speaks_for_jane(engine: Engine, tmp_path) -> None:
+    # Jane Austen, "Pride and Prejudice" (1813), public domain. "he" has no
+    # antecedent, and Jane has no pronoun votes, only her given name.
+    text = (
+        "\u201cLet me write for you,\u201d said Jane, \u201cif you dislike the "
+        "trouble yourself.\u201d\n\n"
+        "\u201cI dislike it very much,\u201d he replied; \u201cbut it must be "
+        "done.\u201d\n"
+    )
+    result = _run(engine, tmp_path, text)
+    speakers = [
+        quote["speaker"]["name"] if quote["speaker"] else None
+        for quote in result["quotes"]
+    ]
+    assert speakers[0] == "Jane"
+    assert "Jane" not in speakers[2:]

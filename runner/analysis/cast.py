@@ -576,11 +576,29 @@ class _CastBuilder:
         pronoun = self.mentions[index]
         if pronoun.key not in PRONOUN_GENDER:
             return False
-        gender = gender_argmax(self.characters[character].votes)
+        gender = self._known_gender(character)
         if gender not in (None, PRONOUN_GENDER[pronoun.key]):
             return False
         pronoun.character = character
         return True
+
+    def _known_gender(self, character_id: int) -> str | None:
+        """Return the character's gender from its votes, or else from its names.
+
+        A character without pronoun or honorific votes may still carry a
+        gendered given name ("Jane"), which rules out "he replied".
+        """
+        character = self.characters[character_id]
+        gender = gender_argmax(character.votes)
+        if gender is not None or sum(character.votes.values()):
+            return gender
+        named = {
+            self.mentions[index].gender
+            for index in character.mentions
+            if self.mentions[index].kind == PROP
+        }
+        named.discard(None)
+        return named.pop() if len(named) == 1 else None
 
     def _pronoun_at(self, token: int) -> int | None:
         """Return the index of the one-token pronoun mention at ``token``."""
@@ -695,7 +713,7 @@ class _CastBuilder:
                 if mention.kind == NOM and mention.gender == wanted:
                     return self._speaking_character(index)
                 continue
-            gender = gender_argmax(self.characters[mention.character].votes)
+            gender = self._known_gender(mention.character)
             if gender == wanted:
                 return mention.character
             if gender is None and fallback is None:
