@@ -400,3 +400,19 @@ def test_he_never_speaks_for_jane(engine: Engine, tmp_path) -> None:
     ]
     assert speakers[0] == "Jane"
     assert "Jane" not in speakers[2:]
+
+
+def test_her_father_is_mr_of_her_surname(engine: Engine, tmp_path) -> None:
+    # After Jane Austen, "Pride and Prejudice" (1813), public domain.
+    text = (
+        "Mr. Bennet looked up from his book. Elizabeth Bennet was determined "
+        "to go.\n\n"
+        "\u201cIs this a hint to me, Lizzy,\u201d said her father, \u201cto send "
+        "for the horses?\u201d\n"
+    )
+    result = _run(engine, tmp_path, text)
+    speaker = result["quotes"][0]["speaker"]
+    assert speaker is not None
+    assert speaker["name"] == "Mr. Bennet"
+    names = [c["name"] for c in result["characters"]]
+    assert "her father" not in names

@@ -59,6 +59,7 @@ from runner.analysis.entities import (
 )
 from runner.analysis.lexicon import (
     HONORIFICS,
+    MARRIED_FEMALE_HONORIFICS,
     ONE_PER_PERSON_NOUNS,
     PRONOUN_GENDER,
     THEY,
@@ -91,6 +92,12 @@ _SAYING_WORDS = frozenset(
     "answered asked cried enquired exclaimed inquired muttered murmured observed "
     "quoth remarked replied said says shouted whispered".split()
 )
+# The honorific of a parent's name: "her father" is "Mr. Bennet".
+_PARENT_HONORIFICS = {
+    "father": "mr", "papa": "mr", "mother": "mrs", "mama": "mrs", "mamma": "mrs",
+}  # fmt: skip
+# Honorifics of married women, whose surname is often not their father's.
+_MARRIED_HONORIFICS = MARRIED_FEMALE_HONORIFICS | {"lady"}
 # The name of the character made of first-person pronouns outside quotes.
 NARRATOR_NAME = "the narrator"
 
@@ -190,6 +197,9 @@ class _CastBuilder:
         self.guessed: set[int] = set()
         # {(possessor character, noun): character} for "her mother" and the like.
         self.relatives: dict[tuple[int, str], int] = {}
+        # For ``_named_parent``, built once the names have their characters.
+        self.surnames_by_character: dict[int, set[str]] | None = None
+        self.holders_by_name: dict[tuple[str, str], set[int]] = {}
         self.person_at_head = {
             mention.head: index
             for index, mention in enumerate(mentions)
@@ -637,6 +647,8 @@ class _CastBuilder:
             anchors = self.nominal_anchors.setdefault(mention.key, [])
             if relation is not None:
                 found = self.relatives.get(relation)
+                if found is None:
+                    found = self._named_parent(relation)
             else:
                 found = nearest_anchor(anchors, mention.start)
             if found is None:
@@ -683,8 +695,53 @@ class _CastBuilder:
                 continue
             mention.character = self.relatives.get(relation)
             if mention.character is None:
+                mention.character = self._named_parent(relation)
+            if mention.character is None:
                 kept_apart.add(index)
         return kept_apart
+
+    def _named_parent(self, relation: tuple[int, str]) -> int | None:
+        """Return "Mr. Bennet" for Elizabeth Bennet's "her father", if he is one.
+
+        A father is "Mr." and a mother "Mrs." of the surname the child bears
+        unmarried (a full name, or "Miss" or "Master" and the surname), when
+        exactly one other character has that name.
+        """
+        possessor, noun = relation
+        honorific = _PARENT_HONORIFICS.get(noun)
+        if honorific is None:
+            return None
+        if self.surnames_by_character is None:
+            self._index_family_names()
+        surnames = self.surnames_by_character.get(possessor, set())
+        if len(surnames) != 1:
+            return None
+        holders = self.holders_by_name.get((honorific, next(iter(surnames))), set())
+        holders = holders - {possessor}
+        return next(iter(holders)) if len(holders) == 1 else None
+
+    def _index_family_names(self) -> None:
+        """Collect each character's unmarried surnames and who bears "Mr. X"."""
+        self.surnames_by_character = {}
+        self.holders_by_name = {}
+        for mention in self.mentions:
+            if mention.kind != PROP or mention.character is None:
+                continue
+            name = parse_name(mention.words)
+            if name is None:
+                continue
+            if name.honorific in ("mr", "mrs") and len(name.parts) == 1:
+                key = (name.honorific, name.parts[0].lower())
+                self.holders_by_name.setdefault(key, set()).add(mention.character)
+            if len(name.parts) >= 2 and name.honorific not in _MARRIED_HONORIFICS:
+                surname = name.parts[-1].lower()
+            elif len(name.parts) == 1 and name.honorific in ("miss", "master"):
+                surname = name.parts[0].lower()
+            else:
+                continue
+            self.surnames_by_character.setdefault(mention.character, set()).add(
+                surname
+            )
 
     def _recent_character(self, pronoun: Mention) -> int | None:
         """Return the most recent character of the pronoun's gender in narration.
