@@ -416,3 +416,16 @@ def test_her_father_is_mr_of_her_surname(engine: Engine, tmp_path) -> None:
     assert speaker["name"] == "Mr. Bennet"
     names = [c["name"] for c in result["characters"]]
     assert "her father" not in names
+
+
+def test_person_spoken_to_is_person(engine: Engine, tmp_path) -> None:
+    # Jane Austen, "Pride and Prejudice" (1813), public domain: Hill is the
+    # Bennets' housekeeper, and "Hill" is also a word of place names.
+    text = (
+        "\u201cLydia, my love, ring the bell--I must speak to Hill this "
+        "moment,\u201d cried Mrs. Bennet. We walked up Box Hill with Mrs. Hill.\n"
+    )
+    found = _entities(_run(engine, tmp_path, text))
+    assert ("Hill", "PER", "PROP") in found
+    assert ("Mrs. Hill", "PER", "PROP") in found
+    assert ("Hill", "FAC", "PROP") not in found

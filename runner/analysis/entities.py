@@ -466,7 +466,8 @@ def resolve_names(
     evidence is always PER. An unlabelled run becomes a mention when its name
     has votes, or, failing that, when it is a part of a PER name or has a PER
     name as its first or last word (``Cecily`` and ``Cecily Harlow``). A PER
-    name ending in a place word (``Fenwick Lane``) becomes FAC.
+    name of two or more words ending in a place word (``Fenwick Lane``) becomes
+    FAC.
 
     NOTE: a place that the model labels PERSON more often than not (a county such
     as "Yorkshire") stays PER, because no gazetteer is consulted.
@@ -496,7 +497,7 @@ def resolve_names(
             break
     mentions = []
     for candidate, category in zip(candidates, categories):
-        if category == PER and candidate.words[-1].lower() in PLACE_WORDS:
+        if category == PER and _ends_in_place_word(candidate.words):
             category = "FAC"
         if category is None or not looks_like_name(candidate.words):
             continue
@@ -504,6 +505,17 @@ def resolve_names(
             continue
         mentions.append(_proper_mention(candidate, category))
     return mentions
+
+
+def _ends_in_place_word(words: Sequence[str]) -> bool:
+    """Return True for "Fenwick Lane" or "Box Hill", not "Hill" or "Mrs. Hill".
+
+    A place word alone, or after a title, is a surname (Mrs. Bennet's
+    housekeeper is Hill).
+    """
+    if len(words) < 2 or is_honorific(words[0]):
+        return False
+    return words[-1].lower() in PLACE_WORDS
 
 
 def _winner(tally: Counter[str]) -> str | None:

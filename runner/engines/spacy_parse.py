@@ -272,6 +272,7 @@ class ChunkParser:
         for start, end, category in spans:
             evidence = _is_speech_subject(doc, start, end, closing_tokens)
             evidence = evidence or _pronoun_follows(doc, end)
+            evidence = evidence or _is_addressee(doc, end)
             self.name_candidates.append(
                 NameCandidate(
                     start=global_ids[start],
@@ -572,6 +573,23 @@ def _is_speech_subject(
     if verb.lemma_.lower() in SPEECH_VERBS:
         return True
     return _follows_mark(min(verb.i, start), closing_tokens)
+
+
+# Verbs whose object, direct or after "to" or "with", is a person spoken to:
+# "speak to Hill", "tell Martha". "Write to" is left out, since one writes to
+# places and firms too.
+_ADDRESS_VERBS = frozenset("ask speak talk tell thank whisper".split())
+
+
+def _is_addressee(doc: Doc, end: int) -> bool:
+    """Return True when the span's last word is someone spoken to ("speak to Hill")."""
+    token = doc[end]
+    head = token.head
+    if token.dep_ == "pobj" and head.lower_ in ("to", "with"):
+        head = head.head
+    elif token.dep_ != "dobj":
+        return False
+    return head.pos_ == "VERB" and head.lemma_.lower() in _ADDRESS_VERBS
 
 
 def _follows_mark(index: int, closing_tokens: set[int]) -> bool:
