@@ -61,7 +61,8 @@ async def test_submit_writes_result_and_summary(
     assert code == 0
     result = json.loads(output.read_text())
     assert result["book_id"] == "tale"
-    assert [token["word"] for token in result["tokens"]][-4:] == ["Once", "upon", "a", "time"]
+    words = [token["word"] for token in result["tokens"]]
+    assert words[-4:] == ["Once", "upon", "a", "time"]
     assert "tokens" in capsys.readouterr().out
 
 
@@ -70,8 +71,9 @@ async def test_submit_exits_nonzero_on_failed_job(
 ) -> None:
     client = await make_client()
     book = write_book(tmp_path, "bad.txt", "#test-engine chunks=3 raise_at=1\nwords")
-    code = await run_submit(book, "--server", base_url(client), "--output",
-                            str(tmp_path / "o.json"), "--poll-interval", "0.05")  # fmt: skip
+    code = await run_submit(book, "--server", base_url(client),
+                            "--output", str(tmp_path / "o.json"),
+                            "--poll-interval", "0.05")  # fmt: skip
     assert code == 1
     assert "scripted failure at chunk 1" in capsys.readouterr().err
 
@@ -175,13 +177,23 @@ def completed_job_routes() -> Dict[str, Handler]:
     }
 
 
-async def run_patched(constants: Dict[str, Any], *argv: str) -> int:
-    """Run the script with module constants replaced, e.g. a shorter retry wait."""
-    module = load_submit()
+async def run_patched(
+    monkeypatch: pytest.MonkeyPatch,
+    module_name: str,
+    constants: Dict[str, Any],
+    *argv: str,
+) -> int:
+    """Run the script with constants of one of its modules replaced.
+
+    The modules beside submit.py stay in sys.modules from one run to the next, so
+    monkeypatch restores the constants when the test ends.
+    """
+    script = load_submit()
+    module = sys.modules[module_name]
     for name, value in constants.items():
         assert hasattr(module, name), name
-        setattr(module, name, value)
-    return await asyncio.to_thread(module.main, list(argv))
+        monkeypatch.setattr(module, name, value)
+    return await asyncio.to_thread(script.main, list(argv))
 
 
 def error_line(stderr: str) -> str:
@@ -200,6 +212,28 @@ def symbolic_link(book: Path, folder: Path) -> str:
     link = folder / "alias.txt"
     link.symlink_to(book)
     return str(link)
+
+
+async def test_copied_script_runs_isolated(
+    mock_server: MockFactory, tmp_path: Path
+) -> None:
+    # -I leaves the script's folder off sys.path, as -P and PYTHONSAFEPATH do, and
+    # the copy has no project beside it, so submit.py has to find its own modules.
+    server = await mock_server(completed_job_routes())
+    folder = tmp_path / "copied-scripts"
+    folder.mkdir()
+    for module in SCRIPT.parent.glob("submit*.py"):
+        shutil.copy(module, folder)
+    book = write_book(tmp_path, "book.txt", "some words")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-I", str(folder / "submit.py"), book, "--server", server.url,
+        "--no-wait", cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr.decode()
+    assert stdout.decode().strip() == JOB_ID
+    assert server.requests == ["POST /v1/jobs"]
 
 
 @pytest.mark.parametrize(
@@ -503,6 +537,7 @@ async def test_bad_retry_after_still_retried(
     mock_server: MockFactory,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
     retry_after: Optional[str],
 ) -> None:
     attempts = 0
@@ -519,7 +554,8 @@ async def test_bad_retry_after_still_retried(
     server = await mock_server({"POST /v1/jobs": full_then_accept})
     book = write_book(tmp_path, "book.txt", "some words")
     # A short default wait keeps the test fast, and the retry path is unchanged.
-    code = await run_patched({"DEFAULT_RETRY_AFTER_S": 0.05},
+    code = await run_patched(monkeypatch, "submit_upload",
+                             {"DEFAULT_RETRY_AFTER_S": 0.05},
                              book, "--server", server.url, "--no-wait")  # fmt: skip
     captured = capsys.readouterr()
     assert code == 0
