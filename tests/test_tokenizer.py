@@ -22,6 +22,22 @@ def test_exclamation_before_double_hyphen(nlp: Language) -> None:
     assert tokens(nlp, text)[:7] == ["“", "Poor", "Miss", "Taylor", "!", "--", "I"]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("said I. ‘There", ["said", "I", ".", "‘", "There"]),
+        ("said I.’", ["said", "I", ".", "’"]),
+        ("CHAPTER I.", ["CHAPTER", "I", "."]),
+        # Other initials stay whole.
+        ("Mr. J. Smith", ["Mr.", "J.", "Smith"]),
+    ],
+)
+def test_pronoun_i_before_period_splits(
+    nlp: Language, text: str, expected: list[str]
+) -> None:
+    assert tokens(nlp, text) == expected
+
+
 @pytest.mark.parametrize("mark", ["!", "?", ".", ";", ",", ":", "?!"])
 @pytest.mark.parametrize("dash", ["--", "---", "—", "–", "―", "‒", "⸺", "⸻"])
 def test_punctuation_before_dash_splits(nlp: Language, mark: str, dash: str) -> None:

@@ -25,6 +25,7 @@ import re
 from collections.abc import Collection, Iterable
 from typing import Any
 
+from spacy.attrs import ORTH
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import (
@@ -159,6 +160,10 @@ def adapt_pipeline(nlp: Language) -> None:
     tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     tokenizer.suffix_search = compile_suffix_regex(suffixes).search
     tokenizer.token_match = _HYPHENATED_NAME.match
+    # The stock rules keep a capital and a period together as an initial ("J."),
+    # but "I." is the pronoun ending a sentence ("said I. 'There's nothing'")
+    # far more often than anyone's initial.
+    tokenizer.add_special_case("I.", [{ORTH: "I"}, {ORTH: "."}])
     if GRAPHEME_COMPONENT not in nlp.pipe_names:
         nlp.add_pipe(GRAPHEME_COMPONENT, first=True)
     if SENTENCE_COMPONENT not in nlp.pipe_names:
