@@ -429,3 +429,17 @@ def test_person_spoken_to_is_person(engine: Engine, tmp_path) -> None:
     assert ("Hill", "PER", "PROP") in found
     assert ("Mrs. Hill", "PER", "PROP") in found
     assert ("Hill", "FAC", "PROP") not in found
+
+
+def test_narrators_aunt_is_one_person(engine: Engine, tmp_path) -> None:
+    # Two mentions of "my aunt" farther apart than nearby noun phrases join.
+    filler = " ".join(["The rain fell on the long road, and the cold wind blew."] * 45)
+    text = (
+        "I had not seen my aunt for many years.\n\n'How much?' asked my aunt.\n\n"
+        f"{filler}\n\n'He might have done worse,' said my aunt.\n"
+    )
+    result = _run(engine, tmp_path, text)
+    aunts = [c for c in result["characters"] if c["name"] == "my aunt"]
+    assert len(aunts) == 1
+    speakers = {q["speaker"]["character_id"] for q in result["quotes"] if q["speaker"]}
+    assert speakers == {aunts[0]["character_id"]}

@@ -92,6 +92,11 @@ _SAYING_WORDS = frozenset(
     "answered asked cried enquired exclaimed inquired muttered murmured observed "
     "quoth remarked replied said says shouted whispered".split()
 )
+# Relations that a first-person narrator has once, though people in general
+# may have several: David Copperfield's "my aunt", Esther's "my guardian".
+_NARRATOR_RELATION_NOUNS = frozenset(
+    "aunt godfather godmother grandfather grandmother guardian uncle".split()
+)
 # The honorific of a parent's name: "her father" is "Mr. Bennet".
 _PARENT_HONORIFICS = {
     "father": "mr", "papa": "mr", "mother": "mrs", "mama": "mrs", "mamma": "mrs",
@@ -665,9 +670,13 @@ class _CastBuilder:
         """Return (possessor character, noun) for "her mother", "Jane's husband".
 
         Only nouns of ``ONE_PER_PERSON_NOUNS`` with a possessor that has a
-        character count; any other noun phrase gives None.
+        character count, and for the narrator also ``_NARRATOR_RELATION_NOUNS``
+        ("my aunt"); any other noun phrase gives None.
         """
-        if mention.category != PER or mention.key not in ONE_PER_PERSON_NOUNS:
+        if mention.category != PER:
+            return None
+        narrators_only = mention.key in _NARRATOR_RELATION_NOUNS
+        if mention.key not in ONE_PER_PERSON_NOUNS and not narrators_only:
             return None
         for child in self.tokens.children(mention.head):
             if self.tokens.dep_of(child) != "poss":
@@ -676,7 +685,11 @@ class _CastBuilder:
             if possessor is None:
                 return None
             character = self.mentions[possessor].character
-            return None if character is None else (character, mention.key)
+            if character is None:
+                return None
+            if narrators_only and not self.characters[character].narrator:
+                return None
+            return character, mention.key
         return None
 
     def _attach_relatives(self) -> set[int]:
