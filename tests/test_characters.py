@@ -87,6 +87,17 @@ def test_bare_surname_follows_pronoun_votes() -> None:
     assert bare_she == missus
 
 
+def test_bare_surname_follows_its_gendered_uses() -> None:
+    # David Copperfield: his nurse is "Peggotty", and "she" says so.
+    ids = cluster(
+        ["Clara Peggotty", "Ham Peggotty", "Peggotty", "Peggotty", "Peggotty"],
+        [Counter(), Counter(), Counter({SHE: 1}), Counter(), Counter({SHE: 2})],
+    )
+    clara, ham, *bare = ids
+    assert bare == [clara, clara, clara]
+    assert ham != clara
+
+
 def test_bare_surname_defaults_to_man() -> None:
     ids = cluster(["Mrs. Bennet", "Mrs. Bennet", "Mr. Bennet", "Bennet"])
     assert ids[3] == ids[2]

@@ -448,7 +448,7 @@ class _NameClusterer:
         self._key_bare_names()
         self._merge_surnames()
         self._merge_given_names()
-        roots = [self._resolve(i) for i in range(len(self.names))]
+        roots = self._resolve_all()
         numbering: dict[Key, int] = {}
         return [numbering.setdefault(root, len(numbering)) for root in roots]
 
@@ -516,7 +516,7 @@ class _NameClusterer:
             word = name.parts[0]
             given = canonical_given_name(word)
             if surnames[word.lower()] > self.given_names[given]:
-                continue  # a bare surname, resolved per mention in _resolve
+                continue  # a bare surname, resolved per mention in _resolve_all
             if given != word.lower():
                 self.familiar.add(("given", given))
             self._key(i, ("given", given))
@@ -610,22 +610,47 @@ class _NameClusterer:
                 best = max(candidates, key=lambda root: self.forest.count[root])
                 self.forest.union(best, key)
 
-    def _resolve(self, i: int) -> Key:
-        key = self.keys[i]
-        if key is not None:
-            return self.forest.find(key)
-        surname = self.names[i].parts[0].lower()
+    def _resolve_all(self) -> list[Key]:
+        """Return each name's root; a bare surname goes by its mention's gender.
+
+        A bare surname whose mention has no gender evidence goes where that
+        surname's other bare mentions went by their gender (Copperfield's
+        "Peggotty" is his nurse, "she"), or else to a man: novels call men by
+        the bare surname ("Bingley") and women by title or given name.
+        """
+        # Every entry is replaced below; the placeholder only fixes the length.
+        roots: list[Key] = [("unresolved",)] * len(self.names)
+        usual: dict[str, Counter[Key]] = {}
+        unknown = []
+        for i, key in enumerate(self.keys):
+            if key is not None:
+                roots[i] = self.forest.find(key)
+                continue
+            wanted = gender_argmax(self.votes[i])
+            if wanted is None:
+                unknown.append(i)
+                continue
+            surname = self.names[i].parts[0].lower()
+            ranked = self._surname_roots(surname)
+            fitting = [root for root in ranked if self.forest.gender(root) == wanted]
+            roots[i] = (fitting or ranked)[0]
+            usual.setdefault(surname, Counter())[roots[i]] += 1
+        for i in unknown:
+            surname = self.names[i].parts[0].lower()
+            tally = usual.get(surname)
+            if tally:
+                roots[i] = tally.most_common(1)[0][0]
+                continue
+            ranked = self._surname_roots(surname)
+            fitting = [root for root in ranked if self.forest.gender(root) != SHE]
+            roots[i] = (fitting or ranked)[0]
+        return roots
+
+    def _surname_roots(self, surname: str) -> list[Key]:
+        """Return the roots with a full or honorific name of ``surname``, largest first."""
         candidates = {
             self.forest.find(other)
             for other in self.forest.parent
             if other[0] in ("full", "surname") and other[-1] == surname
         }
-        ranked = sorted(candidates, key=lambda root: (-self.forest.count[root], root))
-        wanted = gender_argmax(self.votes[i])
-        if wanted is None:
-            # Novels call men by the bare surname ("Bingley") and women by title
-            # or given name, so a man takes it unless pronouns point to a woman.
-            fitting = [root for root in ranked if self.forest.gender(root) != SHE]
-        else:
-            fitting = [root for root in ranked if self.forest.gender(root) == wanted]
-        return (fitting or ranked)[0]
+        return sorted(candidates, key=lambda root: (-self.forest.count[root], root))
