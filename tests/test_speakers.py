@@ -345,3 +345,21 @@ def test_article_names_that_speak_stay_characters(engine: Engine, tmp_path) -> N
     assert {"Mrs. Sowerby", "Hatter"} <= names
     assert quote_starting(result, '"More tea')["speaker"]["name"] == "Hatter"
     assert quote_starting(result, '"Tom, wake')["speaker"] is None
+
+
+# Herman Melville, "Moby-Dick" (1851), public domain.
+PELEG = """\
+"Well, what's the report?" said Peleg when I came back; "what did ye see?"
+
+"Not much," I replied.
+"""
+
+
+def test_quote_split_by_its_tag_keeps_speaker(engine: Engine, tmp_path) -> None:
+    result = analyse(engine, tmp_path, PELEG)
+    first = quote_starting(result, '"Well, what')
+    second = quote_starting(result, '"what did ye see?"')
+    assert first["speaker"] is not None
+    assert first["speaker"]["name"] == "Peleg"
+    assert second["speaker"] == first["speaker"]
+    assert quote_starting(result, '"Not much,"')["speaker"]["name"] == "the narrator"

@@ -12,6 +12,9 @@ The rules, tried in this order for each quote:
    that opens the clause (``Said Alice, "..."``, ``Quoth he, "..."``), which the
    parser often reads as a name.
 3. ``continuation``: the speaker of the previous quote in the same paragraph.
+   It ranks above ``before`` when only the previous quote's own tag lies
+   between the two (``"Well?" said Peleg when I came back; "what did ye
+   see?"``).
 4. ``beat``: an action beat, a subject and verb that open the next sentence
    (``"Then who?" Mr. Okafor looked at his daughter.``). It ranks below the
    others because such a sentence often turns to the listener.
@@ -108,6 +111,7 @@ class _SpeakerFinder:
         after, attached = self._tag_after(index)
         candidates = [
             (after if attached else None, "after"),
+            (self._split_by_tag(index), "continuation"),
             (self._tag_before(index), "before"),
             (self._continuation(index), "continuation"),
             (after, "beat"),
@@ -203,6 +207,28 @@ class _SpeakerFinder:
             if verb == sentence_start or before in ("then", "and"):
                 return index
         return None
+
+    def _split_by_tag(self, index: int) -> int | None:
+        """Return the previous quote's speaker when its tag alone lies between.
+
+        In ``"Well?" said Peleg when I came back; "what did ye see?"`` the
+        second part is Peleg's too, though "I" is the subject nearest before it.
+        The narration between must hold the previous quote's speech tag and no
+        other speech verb.
+        """
+        if index == 0 or self.results[index - 1].rule != "after":
+            return None
+        previous = self.quotes[index - 1]
+        if previous.last_paragraph != self.quotes[index].first_paragraph:
+            return None
+        between = range(previous.end_token + 1, self.quotes[index].start_token)
+        speech_verbs = [
+            token
+            for token in between
+            if self.tokens.pos_of(token) in _VERB_POS
+            and speech_verb_lemma(self.word(token)) is not None
+        ]
+        return self.results[index - 1].mention if len(speech_verbs) == 1 else None
 
     def _continuation(self, index: int) -> int | None:
         if index == 0:
