@@ -443,3 +443,14 @@ def test_narrators_aunt_is_one_person(engine: Engine, tmp_path) -> None:
     assert len(aunts) == 1
     speakers = {q["speaker"]["character_id"] for q in result["quotes"] if q["speaker"]}
     assert speakers == {aunts[0]["character_id"]}
+
+
+def test_unattributed_quote_keeps_its_i(engine: Engine, tmp_path) -> None:
+    # Charles Dickens, "Bleak House" (1853), public domain.
+    text = '"Is Charley your brother?"\n\n"No. She\'s my sister, Charlotte."\n'
+    result = _run(engine, tmp_path, text)
+    assert all(quote["speaker"] is None for quote in result["quotes"])
+    mine = [row for row in result["entities"] if row["text"] == "my"]
+    assert len(mine) == 1
+    assert mine[0]["mention_type"] == "PRON"
+    assert mine[0]["character_id"] is None

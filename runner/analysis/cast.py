@@ -238,17 +238,17 @@ class _CastBuilder:
         return cast
 
     def _add_speaker_pronouns(self, speakers: list[Speaker]) -> None:
-        """Give the "I", "me", "my" and "myself" of each attributed quote to its speaker.
+        """Make mentions of each quote's "I", "me", "my" and "myself" for its speaker.
 
-        BookNLP 1.0.8 does the same in its coreference step
-        (``bert_coref_quote_pronouns``). The new mentions go to the end of the
+        BookNLP 1.0.8 gives them to the speaker in its coreference step
+        (``bert_coref_quote_pronouns``). In a quote without a speaker they are
+        mentions without a character, as BookNLP lists every pronoun. The new
+        mentions go to the end of the
         list, so that the indices in the pronoun links stay valid, and
         ``_sort_mentions`` puts them in place once the cast is final.
         """
         at_span = {(m.start, m.end): m for m in self.mentions}
         for quote, speaker in zip(self.quotes, speakers):
-            if speaker.character_id is None:
-                continue
             for mention in quoted_first_person(self.tokens, self._word_at, quote):
                 existing = at_span.get((mention.start, mention.end))
                 if existing is None:
