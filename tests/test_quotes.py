@@ -123,6 +123,31 @@ def test_short_quote_after_word_is_a_term() -> None:
     assert quote_texts(long) == ["“I will not go there today.”"]
 
 
+def test_single_marked_term_closes_before_lower_case() -> None:
+    # Charles Dickens, "David Copperfield" (1850), public domain.
+    text = (
+        "She scorned mariners, who had the presumption to go ‘meandering’ about "
+        "the world. She always returned, ‘Let us have no meandering.’"
+    )
+    assert quote_texts(text, SINGLE) == ["‘Let us have no meandering.’"]
+    # After a speech verb the same marks are speech with an apostrophe inside.
+    speech = "He said ‘I saw the girls’ path.’ Then he left."
+    assert quote_texts(speech, SINGLE) == ["‘I saw the girls’ path.’"]
+
+
+def test_opening_mark_as_elision_is_apostrophe() -> None:
+    # Charles Dickens, "David Copperfield" (1850), public domain.
+    text = (
+        "‘He’s bound upon a voyage, take my wured for ‘t, unless he finds "
+        "what he’s a seeking of.’ ‘Tell ‘em so.’"
+    )
+    assert quote_texts(text, SINGLE) == [
+        "‘He’s bound upon a voyage, take my wured for ‘t, unless he finds what "
+        "he’s a seeking of.’",
+        "‘Tell ‘em so.’",
+    ]
+
+
 def test_unclosed_quote_ends_at_line() -> None:
     text = '"Not yet," said her uncle. "The wind turned at noon.\nPetra went down.'
     assert quote_texts(text) == ['"Not yet,"', '"The wind turned at noon.']

@@ -21,9 +21,11 @@ Rules, in the order a reader would apply them:
   it closes) or, when both sides are letters or both are spaces, from whether a
   quote is open.
 - An apostrophe never opens or closes a quote: a mark between letters
-  (``it’s``), before a lower-case elision (``’twas``), before a digit (the elided
-  year in ``'49`` or ``’90s``), or after a letter and before a lower-case word
-  (``girls’ path``, ``goin’ to``). This test matters only in single-quote style.
+  (``it’s``), before a lower-case elision (``’twas``, or ``‘t`` set with an
+  opening mark), before a digit (the elided year in ``'49`` or ``’90s``), or
+  after a letter and before a lower-case word (``girls’ path``, ``goin’ to``),
+  unless it closes a quoted term (``go ‘meandering’ about``). This test matters
+  only in single-quote style.
 - Dashes are never quotation marks, except in a book that sets its speech off
   with a dash at the start of the paragraph (``dash_dialogue``).
 - A short closed quote right after a word of the same line (the "Quartier
@@ -96,6 +98,8 @@ _DIALECT_ELISIONS = frozenset(
 )
 # Elisions written with a capital, which look like an opening single quote.
 _CAPITALISED_ELISIONS = frozenset({"tis", "twas", "twill", "twould", "twere", "em"})
+# Elisions as written in lower case after an apostrophe ("for ’t", "’em").
+_LOWER_ELISIONS = frozenset({"t", *_CAPITALISED_ELISIONS, *_DIALECT_ELISIONS})
 # An elided year or decade: ' or ’ before a digit ('49, ’90s), or ‘ before exactly
 # two digits, as word processors set "'49" when they take the mark for an opening
 # one. Three or more digits after ‘ ("‘1984 was cold,’") still open a quote.
@@ -311,6 +315,10 @@ class _QuoteScanner:
     def _classify(self, i: int, lo: int, hi: int) -> str | None:
         if self.style == SINGLE and _ELIDED_NUMBER.match(self.text, i, hi):
             return None
+        if self.style == SINGLE and _is_misturned_elision(self.text, i, hi):
+            return None
+        if self.style == SINGLE and self._closes_term(i, lo, hi):
+            return _CLOSE
         if self.style == SINGLE and self._resumes_interrupted(i, lo, hi):
             return _OPEN
         if self.style == SINGLE and _is_apostrophe(self.text, i, lo, hi):
@@ -332,6 +340,38 @@ class _QuoteScanner:
         if closes and not opens:
             return _CLOSE
         return _CLOSE if is_open else _OPEN
+
+    def _closes_term(self, i: int, lo: int, hi: int) -> bool:
+        """Return True for a mark that closes a quoted term ("go ‘meandering’ about").
+
+        After a letter and before a lower-case word the mark looks like the
+        apostrophe of "girls’ path". Here a quote opened right after a word of
+        the same line, at most ``MAX_TERM_WORDS`` words before, so the mark
+        closes it, and ``_is_term`` then leaves the term out. An opening after a
+        speech verb ("said ‘I saw the girls’ path.’") is speech, and its mark
+        stays an apostrophe.
+        """
+        if self.text[i] not in "’'" or len(self._open_marks) != 1:
+            return False
+        start = self._open_marks[0]
+        content = self.text[start + 1 : i]
+        words = content.split()
+        if not 0 < len(words) <= MAX_TERM_WORDS or not content[-1:].isalpha():
+            return False
+        if any(char in _SENTENCE_FINAL for char in content):
+            return False
+        after = self.text[i + 1] if i + 1 < hi else " "
+        if after.isalpha():
+            return False
+        before = start - 1
+        while before >= lo and self.text[before] in " \t\u00a0":
+            before -= 1
+        if before < lo or not self.text[before].isalpha():
+            return False
+        word_start = before
+        while word_start > lo and self.text[word_start - 1].isalpha():
+            word_start -= 1
+        return speech_verb_lemma(self.text[word_start : before + 1]) is None
 
     def _resumes_interrupted(self, i: int, lo: int, hi: int) -> bool:
         """Return True for a straight mark that resumes a quote after its speech tag.
@@ -437,6 +477,21 @@ def _is_apostrophe(text: str, i: int, lo: int, hi: int) -> bool:
             j += 1
         return j < hi and text[j].islower()
     return False
+
+
+def _is_misturned_elision(text: str, i: int, hi: int) -> bool:
+    """Return True for an opening mark set for an elision's apostrophe ("for ‘t").
+
+    Some editions print the apostrophe of "’t" or "’em" as an opening mark. A
+    quote never starts with such a lower-case elision.
+    """
+    if text[i] != "‘":
+        return False
+    word = _word_after(text, i, hi)
+    if word not in _LOWER_ELISIONS:
+        return False
+    after = i + 1 + len(word)
+    return after >= hi or not text[after].isalpha()
 
 
 def _unclosed_end(text: str, search_from: int, limit: int) -> int:
