@@ -163,10 +163,9 @@ class _JobRun:
                 self._parse(spool)
             with self._stage("characters"):
                 quote_tokens = self._quote_tokens()
-                self.mentions = _within_quotes(
+                self.mentions = _fit_to_quotes(
                     self.mentions, quote_tokens, self._word_at
                 )
-                self._mark_quoted_mentions(quote_tokens)
                 cast = build_cast(self.mentions, quote_tokens, self.table, self.text)
             with self._stage("write"):
                 self._write(spool, quote_tokens, cast)
@@ -277,13 +276,6 @@ class _JobRun:
 
     def _word_at(self, token: int) -> str:
         return self.text[self.table.start[token] : self.table.end[token]]
-
-    def _mark_quoted_mentions(self, quotes: list[QuoteTokens]) -> None:
-        starts = [quote.start_token for quote in quotes]
-        for mention in self.mentions:
-            position = bisect.bisect_right(starts, mention.start) - 1
-            if position >= 0 and mention.end <= quotes[position].end_token:
-                mention.in_quote = True
 
     def _write(
         self, spool: TokenSpool | None, quotes: list[QuoteTokens], cast: Cast
@@ -398,17 +390,17 @@ def _clashes(mention: Mention, name_at: dict[int, tuple[int, int]]) -> bool:
     return False
 
 
-def _within_quotes(
+def _fit_to_quotes(
     mentions: list[Mention], quotes: list[QuoteTokens], word_at
 ) -> list[Mention]:
-    """Cut each mention that runs across a quote's edge down to its head's phrase.
+    """Mark the mentions inside a quote, and cut those across a quote's edge.
 
     The tagger reads sentences and knows nothing of quotes, so it can join a
-    speech tag to the speech: "her mother, soon afterwards, “and so the Collinses". Such a span is
-    wrong at both ends, so it keeps only the words around its head up to the
-    nearest punctuation ("her mother"). A mention that holds a whole quote (the
-    “Spouter” Inn) is left alone. A cut mention that repeats another one, or a
-    name, whose words would change, is dropped.
+    speech tag to the speech: "her mother, soon afterwards, “and so the
+    Collinses". Such a span is wrong at both ends, so it keeps only the words
+    around its head up to the nearest punctuation ("her mother"). A mention
+    that holds a whole quote (the “Spouter” Inn) is left alone. A cut mention
+    that repeats another one, or a name, whose words would change, is dropped.
     """
     starts = [quote.start_token for quote in quotes]
 
@@ -422,11 +414,12 @@ def _within_quotes(
         return any(char.isalnum() for char in word_at(token))
 
     spans = {(mention.start, mention.end) for mention in mentions}
-    within = []
+    fitted = []
     for mention in mentions:
-        region = quote_of(mention.head)
-        if quote_of(mention.start) == region == quote_of(mention.end):
-            within.append(mention)
+        region = quote_of(mention.start)
+        if region == quote_of(mention.end):
+            mention.in_quote = region is not None
+            fitted.append(mention)
             continue
         start = end = mention.head
         while start > mention.start and is_word(start - 1):
@@ -437,6 +430,7 @@ def _within_quotes(
             continue
         mention.start, mention.end = start, end
         mention.words = tuple(word_at(token) for token in range(start, end + 1))
+        mention.in_quote = quote_of(mention.head) is not None
         spans.add((start, end))
-        within.append(mention)
-    return within
+        fitted.append(mention)
+    return fitted
