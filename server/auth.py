@@ -31,6 +31,13 @@ OWNER_KEY = web.RequestKey("owner", str | None)
 # that a client guessing keys cannot flood the log.
 REJECT_LOG_INTERVAL_S = 60.0
 
+# Names of common HTTP authentication schemes, safe to repeat in a message,
+# unlike an unknown first word of the header, which may be the key itself.
+_KNOWN_SCHEMES = frozenset(
+    "basic bearer concealed digest dpop gnap hoba mutual negotiate ntlm "
+    "privatetoken scram-sha-1 scram-sha-256 vapid".split()
+)
+
 
 def key_bytes(key: str) -> bytes:
     """Return the bytes of a key as configured or as sent in a header.
@@ -174,13 +181,20 @@ def make_auth_middleware(checker: KeyChecker) -> web.Middleware:
                 headers=challenge,
             )  # fmt: skip
         if not keys:
-            scheme = request.headers.get("Authorization", "").partition(" ")[0]
+            value = request.headers.get("Authorization", "")
+            scheme = value.split(None, 1)[0] if value.strip() else ""
             if scheme and scheme.lower() != "bearer":
-                # The scheme only: what follows it may be a secret.
+                # A registered scheme is named; any other first word may be the
+                # key itself, sent without "Bearer", and is never repeated.
+                named = (
+                    f"Authorization scheme {scheme!r} is not supported"
+                    if scheme.lower() in _KNOWN_SCHEMES
+                    else "the Authorization header does not start with 'Bearer '"
+                )
                 raise ApiError(
                     401, "unauthorized",
-                    f"Authorization scheme {scheme[:20]!r} is not supported; send "
-                    "the API key as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'",
+                    f"{named}; send the API key as 'Authorization: Bearer KEY' "
+                    "or 'X-API-Key: KEY'",
                     headers=challenge,
                 )  # fmt: skip
             raise ApiError(

@@ -42,6 +42,18 @@ async def test_other_scheme_named_not_echoed(make_client: ClientFactory) -> None
     assert "alpha-secret-key" not in message
 
 
+@pytest.mark.parametrize(
+    "value", ["alpha-secret-key", "alpha-secret-key extra", "Bearer\talpha-secret-key"]
+)
+async def test_bare_key_never_echoed(make_client: ClientFactory, value: str) -> None:
+    client = await make_client(api_keys=KEYS, wait=False)
+    response = await client.get("/v1/jobs", headers={"Authorization": value})
+    message = (await response.json())["error"]["message"]
+    assert response.status == 401
+    assert "alpha-secret" not in message
+    assert "Bearer KEY" in message
+
+
 async def test_wrong_key_is_401_and_not_logged(
     make_client: ClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
