@@ -135,6 +135,18 @@ def test_single_marked_term_closes_before_lower_case() -> None:
     assert quote_texts(speech, SINGLE) == ["‘I saw the girls’ path.’"]
 
 
+def test_speech_may_open_with_tis() -> None:
+    text = "Tom looked at the sea. 'Tis a cold morning,' said Tom. 'We sail.'"
+    assert quote_texts(text, SINGLE) == ["'Tis a cold morning,'", "'We sail.'"]
+    assert quote_texts("'Tis true, I don't doubt it,' she said.", SINGLE) == [
+        "'Tis true, I don't doubt it,'"
+    ]
+    # Narration that opens with the elision stays narration.
+    narration = "'Twas a dark night. He said, 'Go home.'"
+    assert quote_texts(narration, SINGLE) == ["'Go home.'"]
+    assert quote_texts("He went home. 'Twas a dark night.", SINGLE) == []
+
+
 def test_opening_mark_as_elision_is_apostrophe() -> None:
     # Charles Dickens, "David Copperfield" (1850), public domain.
     text = (

@@ -317,6 +317,8 @@ class _QuoteScanner:
             return None
         if self.style == SINGLE and _is_misturned_elision(self.text, i, hi):
             return None
+        if self.style == SINGLE and self._opens_with_elision(i, lo, hi):
+            return _OPEN
         if self.style == SINGLE and self._closes_term(i, lo, hi):
             return _CLOSE
         if self.style == SINGLE and self._resumes_interrupted(i, lo, hi):
@@ -340,6 +342,36 @@ class _QuoteScanner:
         if closes and not opens:
             return _CLOSE
         return _CLOSE if is_open else _OPEN
+
+    def _opens_with_elision(self, i: int, lo: int, hi: int) -> bool:
+        """Return True for a straight mark that opens speech with "'Tis" or "'Twas".
+
+        The mark before a capitalised elision is its apostrophe, unless no quote
+        is open, the mark starts a sentence or the paragraph, and the next
+        mark in the paragraph closes ("'Tis a cold morning,' said Tom").
+        """
+        if self.text[i] != "'" or self._open_marks:
+            return False
+        word = _word_after(self.text, i, hi)
+        if not word[:1].isupper() or word.lower() not in _CAPITALISED_ELISIONS:
+            return False
+        before = i - 1
+        while before >= lo and self.text[before] in " \t\u00a0":
+            before -= 1
+        if before >= lo and self.text[before] not in _SENTENCE_FINAL:
+            return False
+        # The next mark must close, so that narration ("'Twas night. He said,
+        # 'Go.'") does not run into the speech after it.
+        position = self.text.find("'", i + 1 + len(word), hi)
+        while position >= 0:
+            before = self.text[position - 1]
+            after = self.text[position + 1] if position + 1 < hi else " "
+            if before.isspace():
+                return False  # an opening mark comes first
+            if not after.isalpha():
+                return True
+            position = self.text.find("'", position + 1, hi)  # "don't"
+        return False
 
     def _closes_term(self, i: int, lo: int, hi: int) -> bool:
         """Return True for a mark that closes a quoted term ("go ‘meandering’ about").
