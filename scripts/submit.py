@@ -21,22 +21,32 @@ from typing import Dict, List, Optional
 SCRIPT_FOLDER = os.path.dirname(os.path.realpath(__file__))
 if SCRIPT_FOLDER not in sys.path:
     sys.path.append(SCRIPT_FOLDER)
-
-from submit_book_file import read_book  # noqa: E402
-from submit_errors import (  # noqa: E402
-    EXIT_CANCELLED,
-    EXIT_ERROR,
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_TIMEOUT,
-    CliError,
-    DeadlineExceeded,
-)
-from submit_http import API_KEY_ENV, Client, Deadline  # noqa: E402
-from submit_polling import wait_with_progress  # noqa: E402
-from submit_result import check_output_path, report_outcome  # noqa: E402
-from submit_upload import DEFAULT_RETRY_AFTER_S, submit_job  # noqa: E402
+try:
+    from submit_book_file import read_book
+    from submit_errors import (
+        EXIT_CANCELLED,
+        EXIT_ERROR,
+        EXIT_FAILED,
+        EXIT_INTERRUPTED,
+        EXIT_OK,
+        EXIT_TIMEOUT,
+        CliError,
+        DeadlineExceeded,
+    )
+    from submit_http import API_KEY_ENV, Client, Deadline
+    from submit_polling import wait_with_progress
+    from submit_result import check_output_path, report_outcome
+    from submit_upload import DEFAULT_RETRY_AFTER_S, submit_job
+except ModuleNotFoundError as error:
+    if not (error.name or "").startswith("submit_"):
+        raise
+    print(
+        f"submit.py: its module {error.name}.py is not in {SCRIPT_FOLDER}; copy "
+        "all of submit*.py from the scripts folder of booknlp-jobs together",
+        file=sys.stderr,
+    )
+    # Exit code 2 as for any usage error: EXIT_ERROR lives in those modules.
+    sys.exit(2)
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 SERVER_ENV = "BOOKNLP_JOBS_URL"

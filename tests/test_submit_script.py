@@ -9,6 +9,7 @@ import importlib.util
 import json
 import os
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,6 +235,19 @@ async def test_copied_script_runs_isolated(
     assert process.returncode == 0, stderr.decode()
     assert stdout.decode().strip() == JOB_ID
     assert server.requests == ["POST /v1/jobs"]
+
+
+def test_lone_copied_script_names_modules(tmp_path: Path) -> None:
+    folder = tmp_path / "lone"
+    folder.mkdir()
+    shutil.copy(SCRIPT, folder)
+    completed = subprocess.run(
+        [sys.executable, "-I", str(folder / "submit.py"), "book.txt"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert completed.returncode == 2
+    assert "submit_book_file.py is not in" in completed.stderr
+    assert "Traceback" not in completed.stderr
 
 
 @pytest.mark.parametrize(
