@@ -309,7 +309,7 @@ class _CastBuilder:
     def _after_indefinite(self, mention: Mention) -> bool:
         """Return True for a one-word name after "a" or "an" ("like a Rajah").
 
-        Such a word is used as a common noun and names nobody in the book.
+        Such a word is used as a common noun, not as a character's name.
         """
         if mention.start != mention.end:
             return False

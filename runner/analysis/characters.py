@@ -614,9 +614,10 @@ class _NameClusterer:
         """Return each name's root; a bare surname goes by its mention's gender.
 
         A bare surname whose mention has no gender evidence goes where that
-        surname's other bare mentions went by their gender (Copperfield's
-        "Peggotty" is his nurse, "she"), or else to a man: novels call men by
-        the bare surname ("Bingley") and women by title or given name.
+        surname's other bare mentions went by their gender. In David
+        Copperfield those say "she", so "Peggotty" is his nurse. Without such
+        mentions it goes to a man, because novels call men by the bare surname
+        ("Bingley") and women by title or given name.
         """
         # Every entry is replaced below; the placeholder only fixes the length.
         roots: list[Key] = [("unresolved",)] * len(self.names)
