@@ -135,6 +135,12 @@ def test_single_marked_term_closes_before_lower_case() -> None:
     assert quote_texts(speech, SINGLE) == ["‘I saw the girls’ path.’"]
 
 
+def test_elision_before_closing_mark() -> None:
+    text = "'I'm goin',' he added. 'Now.'"
+    assert quote_texts(text, SINGLE) == ["'I'm goin','", "'Now.'"]
+    assert quote_texts("‘I’m goin’,’ he added.", SINGLE) == ["‘I’m goin’,’"]
+
+
 def test_speech_may_open_with_tis() -> None:
     text = "Tom looked at the sea. 'Tis a cold morning,' said Tom. 'We sail.'"
     assert quote_texts(text, SINGLE) == ["'Tis a cold morning,'", "'We sail.'"]

@@ -24,7 +24,8 @@ Rules, in the order a reader would apply them:
   (``it’s``), before a lower-case elision (``’twas``, or ``‘t`` set with an
   opening mark), before a digit (the elided year in ``'49`` or ``’90s``), or
   after a letter and before a lower-case word (``girls’ path``, ``goin’ to``),
-  unless it closes a quoted term (``go ‘meandering’ about``). This test matters
+  unless it closes a quoted term (``go ‘meandering’ about``), or after a
+  letter when punctuation and another mark follow (``'I'm goin',' he said``). This test matters
   only in single-quote style.
 - Dashes are never quotation marks, except in a book that sets its speech off
   with a dash at the start of the paragraph (``dash_dialogue``).
@@ -500,6 +501,8 @@ def _is_apostrophe(text: str, i: int, lo: int, hi: int) -> bool:
     after = text[i + 1] if i + 1 < hi else " "
     if before.isalpha() and after.isalpha():
         return True
+    if before.isalpha() and after in ",;:.!?" and text[i + 2 : i + 3] == char:
+        return True  # "'I'm goin',' he said": the next mark closes the quote
     if (before.isspace() or before in _OPENS_AFTER) and after.isalpha():
         word = _word_after(text, i, hi)
         return after.islower() or word.lower() in _CAPITALISED_ELISIONS
