@@ -517,8 +517,9 @@ def _is_apostrophe(text: str, i: int, lo: int, hi: int) -> bool:
 def _is_misturned_elision(text: str, i: int, hi: int) -> bool:
     """Return True for an opening mark set for an elision's apostrophe ("for ‘t").
 
-    Some editions print the apostrophe of "’t" or "’em" as an opening mark. A
-    quote never starts with such a lower-case elision.
+    Some editions print the apostrophe of "’t" or "’em" as an opening mark.
+    Speech rarely starts with such a lower-case elision, so the mark is read
+    as its apostrophe.
     """
     if text[i] != "‘":
         return False
