@@ -88,7 +88,7 @@ def test_bare_surname_follows_pronoun_votes() -> None:
 
 
 def test_bare_surname_follows_its_gendered_uses() -> None:
-    # David Copperfield: his nurse is "Peggotty", and "she" says so.
+    # David Copperfield: his nurse is "Peggotty", and "she" refers to her.
     ids = cluster(
         ["Clara Peggotty", "Ham Peggotty", "Peggotty", "Peggotty", "Peggotty"],
         [Counter(), Counter(), Counter({SHE: 1}), Counter(), Counter({SHE: 2})],

@@ -125,7 +125,7 @@ def test_narrator_is_character(engine: Engine, tmp_path) -> None:
     assert len(narrators) == 1, [c["name"] for c in result["characters"]]
     narrator = narrators[0]
     # "I" four times outside the quotes and once in "I am waiting", which the
-    # narrator says.
+    # narrator speaks.
     assert narrator["names"] == {"I": 5}
     assert narrator["pronoun_count"] == narrator["mention_count"]
 

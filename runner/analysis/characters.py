@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from runner.analysis.entities import PER, POSSESSIVE_ENDINGS, PROP, Mention
@@ -557,23 +557,29 @@ class _NameClusterer:
 
     def _written_with(self, root: Key, key: Key) -> bool:
         """Return True when a full name of ``root`` has the honorific of ``key``."""
-        return any(
-            self.forest.find(full) == root
-            for full, honorifics in self.full_honorifics.items()
-            if any(_surname_class(honorific) == key[1] for honorific in honorifics)
+        return self._contains_any(
+            root,
+            (
+                full
+                for full, honorifics in self.full_honorifics.items()
+                if any(_surname_class(honorific) == key[1] for honorific in honorifics)
+            ),
         )
+
+    def _contains_any(self, root: Key, keys: Iterable[Key]) -> bool:
+        """Return True when any of ``keys`` belongs to the cluster of ``root``."""
+        return any(self.forest.find(key) == root for key in keys)
 
     def _surname_fits(self, key: Key, root: Key) -> bool:
         gender = self.forest.gender(root)
         if key[1] == "mister":
-            titled = any(self.forest.find(full) == root for full in self.titled_full)
-            return gender != SHE and not titled
+            return gender != SHE and not self._contains_any(root, self.titled_full)
         if key[1] == "male":
             return gender != SHE
         if key[1] == "unmarried":
             return gender != HE
         if key[1] == "married":
-            return any(self.forest.find(full) == root for full in self.married_full)
+            return self._contains_any(root, self.married_full)
         if key[2] in self.mister_surnames and not self._written_with(root, key):
             # A book that writes both "Mr. Craven" and "Dr. Craven" means two
             # men, whom the narration keeps apart by the title. The doctor
@@ -615,7 +621,7 @@ class _NameClusterer:
 
         A bare surname whose mention has no gender evidence goes where that
         surname's other bare mentions went by their gender. In David
-        Copperfield those say "she", so "Peggotty" is his nurse. Without such
+        Copperfield those take "she", so "Peggotty" is his nurse. Without such
         mentions it goes to a man, because novels call men by the bare surname
         ("Bingley") and women by title or given name.
         """

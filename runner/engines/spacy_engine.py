@@ -395,11 +395,11 @@ def _fit_to_quotes(
 ) -> list[Mention]:
     """Mark the mentions inside a quote, and cut those across a quote's edge.
 
-    The tagger reads sentences and knows nothing of quotes, so it can join a
+    The tagger is given sentences but no quote boundaries, so it can join a
     speech tag to the speech: "her mother, soon afterwards, “and so the
     Collinses". Such a span is wrong at both ends, so it keeps only the words
     around its head up to the nearest punctuation ("her mother"). A mention
-    that holds a whole quote (the “Spouter” Inn) is left alone. A cut mention
+    that contains a whole quote (the “Spouter” Inn) is left alone. A cut mention
     that repeats another one, or a name, whose words would change, is dropped.
     """
     starts = [quote.start_token for quote in quotes]
