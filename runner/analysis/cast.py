@@ -73,6 +73,7 @@ from runner.analysis.pronouns import (
     narrator_mentions,
     quoted_first_person,
 )
+from runner.analysis.self_naming import self_naming_pronoun
 from runner.analysis.speakers import QuoteTokens, attribute_speakers
 from runner.analysis.token_table import TokenTable
 
@@ -197,6 +198,8 @@ class _CastBuilder:
         self.links: dict[int, int] = {}
         # {quote start token: index of the name mention the quote addresses}.
         self.vocatives: dict[int, int] = {}
+        # {quote index: index of its speaking mention}, from ``_attribute``.
+        self.speaking_mentions: dict[int, int] = {}
         # Quotes whose speaker is a pronoun with no antecedent, so that its
         # character is only the most recent one of its gender.
         self.guessed: set[int] = set()
@@ -227,6 +230,7 @@ class _CastBuilder:
         self._assign_pronouns(links)
         self._recount_votes(links)
         speakers = self._attribute()
+        self._give_quotes_to_own_names(speakers)
         self._fill_alternating_turns(speakers)
         kept_apart = self._attach_relatives()
         attach_unnamed(self.mentions, kept_apart)
@@ -304,6 +308,7 @@ class _CastBuilder:
         for nominal, restated in self.equal.items():
             self.mentions[nominal].character = self.mentions[restated].character
         self._add_narrator()
+        self._join_narrator_names()
         self._recount_votes(links)
 
     def _after_indefinite(self, mention: Mention) -> bool:
@@ -372,6 +377,73 @@ class _CastBuilder:
                     narrator = self._new_character()
                     self.characters[narrator].narrator = True
                 mention.character = narrator
+
+    def _own_names(self, in_quotes: bool) -> list[int]:
+        """Return the name mentions given as the narrator's or speaker's own.
+
+        ``self_naming`` finds them: "Call me Ishmael", "My name is Kenge". With
+        ``in_quotes`` the names in quotes, which a speaker gives; else those in
+        narration, which the narrator gives.
+        """
+        return [
+            index
+            for index, mention in enumerate(self.mentions)
+            if mention.kind == PROP
+            and mention.category == PER
+            and mention.character is not None
+            and mention.in_quote == in_quotes
+            and self_naming_pronoun(self._word_at, mention.start, mention.end)
+            is not None
+        ]
+
+    def _narrator(self) -> int | None:
+        for character in self.characters:
+            if character.narrator:
+                return character.character_id
+        return None
+
+    def _join_to(self, target: int, names: list[int]) -> None:
+        """Give ``target`` every mention of the characters of the ``names``."""
+        joined = {self.mentions[index].character for index in names} - {target}
+        for mention in self.mentions:
+            if mention.character in joined:
+                mention.character = target
+
+    def _join_narrator_names(self) -> None:
+        """Make the names the narrator gives itself mentions of the narrator.
+
+        "Call me Ishmael" and "they called me little Esther" name the "I" of
+        the book, so every mention of Ishmael is the narrator's.
+        """
+        narrator = self._narrator()
+        if narrator is not None:
+            self._join_to(narrator, self._own_names(in_quotes=False))
+
+    def _give_quotes_to_own_names(self, speakers: list[Speaker]) -> None:
+        """Give a quote in which the speaker names themselves to that name.
+
+        ""My name is Kenge," he said": the name outweighs a pronoun's antecedent
+        or a noun phrase ("said the young man"); a tag with a name stays. When
+        the narrator speaks ("said I"), the name joins the narrator instead.
+        """
+        starts = [quote.start_token for quote in self.quotes]
+        narrator = self._narrator()
+        for index in self._own_names(in_quotes=True):
+            name = self.mentions[index]
+            position = bisect.bisect_right(starts, name.start) - 1
+            if position < 0 or name.end > self.quotes[position].end_token:
+                continue
+            speaker = speakers[position]
+            tag = self.speaking_mentions.get(position)
+            if tag is not None and self.mentions[tag].kind == PROP:
+                continue
+            if tag is not None and self.mentions[tag].key in FIRST_PERSON_PRONOUNS:
+                if speaker.character_id == narrator is not None:
+                    self._join_to(narrator, [index])
+                continue
+            token = speaker.token if speaker.token is not None else name.head
+            speakers[position] = Speaker(name.character, token)
+            self.guessed.discard(position)
 
     def _votes_per_mention(
         self, links: dict[int, int], subjects_only: bool
@@ -447,6 +519,7 @@ class _CastBuilder:
             if attribution.mention is None:
                 speakers.append(Speaker(None, None))
                 continue
+            self.speaking_mentions[index] = attribution.mention
             if self._unresolved_pronoun(attribution.mention):
                 self.guessed.add(index)
             character = self._speaking_character(attribution.mention)
@@ -805,9 +878,11 @@ class _CastBuilder:
             character.character_id = rank
             character.names, nominal = self._names_of(character)
             if character.narrator:
+                # A narrator who gives a name ("Call me Ishmael") goes by it.
+                own_names = character.names if not nominal else Counter()
                 texts = (self._mention_text(i) for i in character.mentions)
                 character.names = Counter(texts)
-                character.name = NARRATOR_NAME
+                character.name = _choose_name(own_names, False) or NARRATOR_NAME
             else:
                 character.name = _choose_name(character.names, nominal)
         for mention in self.mentions:

@@ -49,6 +49,7 @@ from runner.analysis.entities import (
 )
 from runner.analysis.lexicon import PERSON_NOUNS, PRONOUN_GENDER, SPEECH_VERBS
 from runner.analysis.result_writer import TokenSpool
+from runner.analysis.self_naming import self_naming_pronoun
 from runner.analysis.token_table import TokenTable
 from runner.engines.chunk_tagging import DocTags, tag_docs
 from runner.engines.spacy_pipeline import QUOTE_MARKS_KEY
@@ -270,9 +271,14 @@ class ChunkParser:
         taken = _mark(taken, spans)
 
         for start, end, category in spans:
+            self_named = _is_self_named(words, start, end)
             evidence = _is_speech_subject(doc, start, end, closing_tokens)
             evidence = evidence or _pronoun_follows(doc, end)
-            evidence = evidence or _is_addressee(doc, end)
+            evidence = evidence or _is_addressee(doc, end) or self_named
+            # spaCy may tag a name it does not know an adjective ("Kenge").
+            span_pos = pos[start : end + 1]
+            if self_named:
+                span_pos = ["PROPN"] * len(span_pos)
             self.name_candidates.append(
                 NameCandidate(
                     start=global_ids[start],
@@ -281,7 +287,7 @@ class ChunkParser:
                     category=category,
                     person_evidence=evidence,
                     plausible_person=is_plausible_person(
-                        words[start : end + 1], pos[start : end + 1]
+                        words[start : end + 1], span_pos
                     ),
                     sentence_initial=bool(initial[start]),
                 )
@@ -503,9 +509,19 @@ def _mark(
 
 
 def _name_like_flags(doc: Doc, opening_tokens: set[int]) -> list[bool]:
-    """Return ``is_name_like`` for each token of ``doc``."""
+    """Return ``is_name_like`` for each token of ``doc``.
+
+    A capitalised word that someone gives as their name ("My name is Kenge")
+    is name-like whatever spaCy tags it.
+    """
+    words = [token.text for token in doc]
     flags = []
     for token in doc:
+        if _is_self_named(words, token.i, token.i) and is_name_like(
+            token.text, "PROPN", False, False, False
+        ):
+            flags.append(True)
+            continue
         sentence_initial = token.is_sent_start or (token.i - 1) in opening_tokens
         following = doc[token.i + 1] if token.i + 1 < len(doc) else None
         before_proper = (
@@ -590,6 +606,15 @@ def _is_addressee(doc: Doc, end: int) -> bool:
     elif token.dep_ != "dobj":
         return False
     return head.pos_ == "VERB" and head.lemma_.lower() in _ADDRESS_VERBS
+
+
+def _is_self_named(words: Sequence[str], start: int, end: int) -> bool:
+    """Return True for a name given as the narrator's or speaker's own."""
+
+    def word_at(index: int) -> str:
+        return words[index] if 0 <= index < len(words) else ""
+
+    return self_naming_pronoun(word_at, start, end) is not None
 
 
 def _follows_mark(index: int, closing_tokens: set[int]) -> bool:
