@@ -235,15 +235,24 @@ class ChunkParser:
         # Invisible format characters (zero-width space, soft hyphen) inside a
         # name would make "Eliz\u200babeth" a second Elizabeth.
         words = [without_format_characters(token.text) for token in doc]
-        pos = [token.pos_ for token in doc]
-        is_stop = [token.is_stop for token in doc]
         opening_tokens, closing_tokens = _mark_tokens(doc)
         initial = [
             token.is_sent_start or (token.i - 1) in opening_tokens for token in doc
         ]
         for word, starts in zip(words, initial):
             self.casing.observe(word, starts)
-        name_like = _name_like_flags(doc, opening_tokens)
+        # Names that spaCy tags otherwise ("said Will", a modal) count as
+        # proper nouns in every name rule below.
+        names_despite_tags = _names_despite_tags(doc, initial)
+        pos = [
+            "PROPN" if forced else token.pos_
+            for token, forced in zip(doc, names_despite_tags)
+        ]
+        is_stop = [
+            token.is_stop and not forced
+            for token, forced in zip(doc, names_despite_tags)
+        ]
+        name_like = _name_like_flags(doc, opening_tokens, names_despite_tags)
         if tags is None:
             labelled = [
                 (entity.start, entity.end - 1, CATEGORY_OF_LABEL.get(entity.label_))
@@ -257,9 +266,11 @@ class ChunkParser:
             ]
 
         # Name spans in order of trust: NER, honorific names, then bare runs.
-        spans = self._entity_spans(
-            labelled, words, pos, is_stop, name_like if tags is None else None
-        )
+        # The tagger's spans contain whole names, and extending them would take
+        # in a sentence-initial word ("May Mrs. Cutlets and I"), so they take
+        # in only the names that spaCy tags otherwise ("Will Ladislaw").
+        extend_over = name_like if tags is None else names_despite_tags
+        spans = self._entity_spans(labelled, words, pos, is_stop, extend_over)
         taken = _mark([False] * len(doc), spans)
         honorific = honorific_name_spans(words, pos, taken)
         spans += [(start, end, PER) for start, end in honorific]
@@ -275,10 +286,6 @@ class ChunkParser:
             evidence = _is_speech_subject(doc, start, end, closing_tokens)
             evidence = evidence or _pronoun_follows(doc, end)
             evidence = evidence or _is_addressee(doc, end) or self_named
-            # spaCy may tag a name it does not know an adjective ("Kenge").
-            span_pos = pos[start : end + 1]
-            if self_named:
-                span_pos = ["PROPN"] * len(span_pos)
             self.name_candidates.append(
                 NameCandidate(
                     start=global_ids[start],
@@ -287,7 +294,7 @@ class ChunkParser:
                     category=category,
                     person_evidence=evidence,
                     plausible_person=is_plausible_person(
-                        words[start : end + 1], span_pos
+                        words[start : end + 1], pos[start : end + 1]
                     ),
                     sentence_initial=bool(initial[start]),
                 )
@@ -305,21 +312,18 @@ class ChunkParser:
         words: list[str],
         pos: list[str],
         is_stop: list[bool],
-        name_like: list[bool] | None,
+        extend_over: Sequence[bool],
     ) -> list[tuple[int, int, str | None]]:
         """Return the labelled name spans (``end`` inclusive) that keep a category, repaired.
 
         An honorific before a span makes it PER; a PER span also takes in the
-        name-like words right before it ("Cecily" of "Cecily Harlow", which the
-        small model tags as an adverb) unless ``name_like`` is None, and is
-        split at lower-case words.
+        ``extend_over`` words right before it ("Cecily" of "Cecily Harlow", which
+        the small model tags as an adverb), and is split at lower-case words.
         """
         spans: list[tuple[int, int, str | None]] = []
         for start, end, category in labelled:
-            # The tagger's spans hold whole names, and extending them would
-            # take in a sentence-initial word ("May Mrs. Cutlets and I").
-            if category == PER and name_like is not None:
-                while start > 0 and name_like[start - 1]:
+            if category == PER:
+                while start > 0 and extend_over[start - 1]:
                     start -= 1
             extended = extend_over_honorifics(words, start)
             place_end = _saints_place_end(words, pos, extended, end)
@@ -508,18 +512,32 @@ def _mark(
     return taken
 
 
-def _name_like_flags(doc: Doc, opening_tokens: set[int]) -> list[bool]:
-    """Return ``is_name_like`` for each token of ``doc``.
+def _names_despite_tags(doc: Doc, sentence_initial: Sequence[bool]) -> list[bool]:
+    """Return True for each token that is a name whatever spaCy tags it.
 
-    A capitalised word that someone gives as their name ("My name is Kenge")
-    is name-like whatever spaCy tags it.
+    Those are a capitalised word that someone gives as their name ("My name
+    is Kenge", which spaCy tags as an adjective) and a name that spaCy tags as
+    a modal verb (``_is_modal_name``).
     """
     words = [token.text for token in doc]
+    found = []
+    for token in doc:
+        following = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        named = _is_self_named(words, token.i, token.i) or _is_modal_name(
+            token, following, bool(sentence_initial[token.i])
+        )
+        found.append(named and is_name_like(token.text, "PROPN", False, False, False))
+    return found
+
+
+def _name_like_flags(
+    doc: Doc, opening_tokens: set[int], names_despite_tags: Sequence[bool]
+) -> list[bool]:
+    """Return ``is_name_like`` for each token of ``doc``, or True where
+    ``names_despite_tags`` is."""
     flags = []
     for token in doc:
-        if _is_self_named(words, token.i, token.i) and is_name_like(
-            token.text, "PROPN", False, False, False
-        ):
+        if names_despite_tags[token.i]:
             flags.append(True)
             continue
         sentence_initial = token.is_sent_start or (token.i - 1) in opening_tokens
@@ -539,6 +557,33 @@ def _name_like_flags(doc: Doc, opening_tokens: set[int]) -> list[bool]:
             )
         )
     return flags
+
+
+# Tags of a finite verb in the past or the third person singular: "Will came",
+# "Will looks", where a modal would take a subject or a base form instead.
+_FINITE_VERB_TAGS = frozenset({"VBD", "VBZ"})
+
+
+def _is_modal_name(
+    token: Token, following: Token | None, sentence_initial: bool
+) -> bool:
+    """Return True for a name that spaCy tags as a modal verb ("Will Ladislaw").
+
+    A capitalised modal inside a sentence ("said Will") is a name, since the
+    verb would be in lower case there. At a sentence start it is one before a
+    name or a finite verb ("Will came in"), not before a subject ("Will you").
+    """
+    if token.tag_ != "MD" or not token.text[:1].isupper() or token.text.isupper():
+        return False
+    if not sentence_initial:
+        return True
+    if following is None:
+        return False
+    if following.pos_ == "PROPN" and following.text[:1].isupper():
+        # "May Mrs. Cutlets and I come in?" is a request: a title follows no
+        # given name.
+        return not is_honorific(following.text)
+    return following.tag_ in _FINITE_VERB_TAGS
 
 
 def _name_like_runs(
