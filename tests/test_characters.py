@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 
 from runner.analysis.characters import (
+    MIN_SHARED_SENTENCES,
     PersonName,
     cluster_names,
     display_name,
@@ -77,14 +78,51 @@ def test_mrs_joins_full_name_with_mrs() -> None:
     assert ids[0] == ids[1]
 
 
-def test_bare_surname_follows_pronoun_votes() -> None:
+def test_names_in_shared_sentences_stay_apart() -> None:
+    # Middlemarch: "Mr. Vincy frowned at Fred" is a father and his son.
+    forms = ["Fred Vincy"] + ["Mr. Vincy", "Fred"] * MIN_SHARED_SENTENCES
+    names = [parse_name(form.split()) for form in forms]
+    votes = [Counter() for _ in forms]
+    shared = [0] + [sentence for sentence in range(1, 6) for _ in range(2)]
+    ids = cluster_names(names, votes, shared)
+    fred, mister = ids[0], ids[1]
+    assert mister != fred
+    assert set(ids[1::2]) == {mister}
+    assert set(ids[2::2]) == {fred}
+
+
+def test_few_shared_sentences_still_join() -> None:
+    # "Emma ... Miss Woodhouse" in one sentence of narration happens too.
+    forms = ["Fred Vincy"] + ["Mr. Vincy", "Fred"] * MIN_SHARED_SENTENCES
+    names = [parse_name(form.split()) for form in forms]
+    votes = [Counter() for _ in forms]
+    sentences = [0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 6]
+    assert len(set(cluster_names(names, votes, sentences))) == 1
+    # Names in quotes (sentence None) never keep two names apart.
+    assert len(set(cluster_names(names, votes, [None] * len(forms)))) == 1
+
+
+def test_bare_surname_follows_summed_votes() -> None:
+    # Middlemarch: one "she" after one bare "Lydgate" belongs to someone else,
+    # so it must not hand that mention to Mrs. Lydgate.
     ids = cluster(
         ["Mr. Harlow", "Mrs. Harlow", "Mrs. Harlow", "Harlow", "Harlow"],
         [Counter(), Counter(), Counter(), Counter({HE: 2}), Counter({SHE: 1})],
     )
-    mister, missus, _missus, bare_he, bare_she = ids
-    assert bare_he == mister
-    assert bare_she == missus
+    mister, missus, _missus, first_bare, second_bare = ids
+    assert first_bare == mister
+    assert second_bare == mister
+    assert missus != mister
+
+
+def test_bare_surname_of_other_gender_stands_alone() -> None:
+    ids = cluster(
+        ["Mrs. Lydgate", "Lydgate", "Lydgate"],
+        [Counter(), Counter({HE: 1}), Counter()],
+    )
+    missus, first_bare, second_bare = ids
+    assert first_bare == second_bare
+    assert first_bare != missus
 
 
 def test_bare_surname_follows_its_gendered_uses() -> None:

@@ -61,12 +61,18 @@ from runner.analysis.lexicon import (
     HONORIFICS,
     MARRIED_FEMALE_HONORIFICS,
     ONE_PER_PERSON_NOUNS,
+    PERSON_NOUNS,
     PRONOUN_GENDER,
     THEY,
     honorific_gender,
     honorific_key,
 )
-from runner.analysis.nominals import attach_unnamed, equate_nominals, nearest_anchor
+from runner.analysis.nominals import (
+    attach_unnamed,
+    equate_nominals,
+    nearest_anchor,
+    retype_restated_places,
+)
 from runner.analysis.pronouns import (
     FIRST_PERSON_PRONOUNS,
     link_pronouns,
@@ -169,6 +175,7 @@ def build_cast(
     retype_titled_names(mentions)
     retype_place_names(mentions)
     retype_located_names(mentions, word_at, tokens.dep_of)
+    retype_restated_places(mentions, tokens, word_at)
     narrator = narrator_mentions(tokens, word_at, quotes)
     if narrator:
         existing_spans = {(mention.start, mention.end) for mention in mentions}
@@ -298,18 +305,30 @@ class _CastBuilder:
         named = [index for index, _name in parsed]
         names = [name for _index, name in parsed]
         clusters = cluster_names(
-            names, [votes.get(index, Counter()) for index in named]
+            names,
+            [votes.get(index, Counter()) for index in named],
+            [self._narration_sentence(self.mentions[index]) for index in named],
         )
         for index, cluster in zip(named, clusters):
             while cluster >= len(self.characters):
                 self.characters.append(Character(len(self.characters)))
             self.mentions[index].character = cluster
         self._join_lone_titles(parsed)
+        self._join_office_holders()
         for nominal, restated in self.equal.items():
             self.mentions[nominal].character = self.mentions[restated].character
         self._add_narrator()
         self._join_narrator_names()
         self._recount_votes(links)
+
+    def _narration_sentence(self, mention: Mention) -> int | None:
+        """Return the sentence of a name in narration, or None in a quote.
+
+        A quote often addresses someone whom its tag or the narration names
+        in another form ("'Miss Garth,' said he, and Mary laughed"), so only
+        names in narration show two people side by side.
+        """
+        return None if mention.in_quote else self.tokens.sentence[mention.start]
 
     def _after_indefinite(self, mention: Mention) -> bool:
         """Return True for a one-word name after "a" or "an" ("like a Rajah").
@@ -341,6 +360,86 @@ class _CastBuilder:
             owners = holders.get(title, set())
             if len(owners) == 1:
                 self.mentions[index].character = next(iter(owners))
+
+    def _join_office_holders(self) -> None:
+        """Give "the Vicar" to Mr. Farebrother when the book says he holds it.
+
+        A capitalised office after "the" is a name of its own until a name
+        stands next to it: "Mr. Farebrother, the Vicar", "the Vicar, Mr.
+        Farebrother", "Mr. Farebrother was the Vicar". When all such names of
+        one office are one character, every "the Vicar" is that character.
+        "Mrs. Cadwallader the Rector's wife" names the Rector's wife, not him.
+        """
+        offices: dict[str, list[int]] = {}
+        for index, mention in enumerate(self.mentions):
+            office = self._office(mention)
+            if office:
+                offices.setdefault(office, []).append(index)
+        for office, indices in offices.items():
+            holders = set()
+            for index in indices:
+                holder = self._named_beside(self.mentions[index])
+                if holder is not None:
+                    holders.add(holder)
+            if len(holders) == 1:
+                self._join_to(holders.pop(), indices)
+
+    def _office(self, mention: Mention) -> str:
+        """Return the office of "the Vicar" (a one-word name), else ""."""
+        if mention.kind != PROP or mention.category != PER or mention.character is None:
+            return ""
+        if mention.start != mention.end:
+            return ""
+        if not self._word_at(mention.start)[:1].isupper():
+            return ""
+        if self._word_at(mention.start - 1).lower() != "the":
+            return ""
+        if self._word_at(mention.end + 1) in ("'s", "’s", "'", "’"):
+            return ""
+        office = self._word_at(mention.start).lower()
+        return office if office in PERSON_NOUNS else ""
+
+    def _named_beside(self, office: Mention) -> int | None:
+        """Return the character of a name in apposition to "the" office, or None."""
+        article = office.start - 1
+        candidates = []
+        before = self._name_ending_at(article - 1)
+        if before is None and self._word_at(article - 1) in (",", "was", "is"):
+            before = self._name_ending_at(article - 2)
+        if before is not None:
+            candidates.append(before)
+        if self._word_at(office.end + 1) == ",":
+            after = self._name_starting_at(office.end + 2)
+            if after is not None:
+                candidates.append(after)
+        for index in candidates:
+            character = self.mentions[index].character
+            if character is not None and character != office.character:
+                return character
+        return None
+
+    def _name_ending_at(self, token: int) -> int | None:
+        for index in self._names_at(token):
+            if self.mentions[index].end == token:
+                return index
+        return None
+
+    def _name_starting_at(self, token: int) -> int | None:
+        for index in self._names_at(token):
+            if self.mentions[index].start == token:
+                return index
+        return None
+
+    def _names_at(self, token: int) -> list[int]:
+        """Return the PER name mentions that contain ``token``."""
+        position = bisect.bisect_right(self.starts, token)
+        found = []
+        for index in range(position - 1, max(position - 8, 0) - 1, -1):
+            mention = self.mentions[index]
+            is_name = mention.kind == PROP and mention.category == PER
+            if is_name and mention.end >= token:
+                found.append(index)
+        return found
 
     def _speaks(self, mention: Mention) -> bool:
         """Return True when the mention is the subject of "said" or the like.
@@ -884,7 +983,7 @@ class _CastBuilder:
                 character.names = Counter(texts)
                 character.name = _choose_name(own_names, False) or NARRATOR_NAME
             else:
-                character.name = _choose_name(character.names, nominal)
+                character.name = _choose_name(self._display_forms(character), nominal)
         for mention in self.mentions:
             if mention.character is not None:
                 mention.character = new_id.get(mention.character)
@@ -909,6 +1008,26 @@ class _CastBuilder:
         start = self.tokens.start[mention.start]
         end = self.tokens.end[mention.end]
         return " ".join(without_format_characters(self.text[start:end]).split())
+
+    def _display_forms(self, character: Character) -> Counter[str]:
+        """Return the name forms to choose a display name from.
+
+        Mr. Farebrother goes by his name, however often the book calls him
+        "the Vicar".
+        """
+        offices = {
+            _lower_article(self._mention_text(i))
+            for i in character.mentions
+            if self._office(self.mentions[i])
+        }
+        forms = Counter(
+            {
+                form: count
+                for form, count in character.names.items()
+                if form not in offices
+            }
+        )
+        return forms or character.names
 
     def _names_of(self, character: Character) -> tuple[Counter[str], bool]:
         """Return the character's name forms, and True if they are noun phrases."""

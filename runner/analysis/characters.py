@@ -151,11 +151,19 @@ def retype_place_names(mentions: Sequence[Mention]) -> int:
 
 
 # Prepositions that put a name in a place: "at Longbourn", "in Kent". "to" and
-# "from" are left out because people are talked to and hear from each other.
+# "from" count only after a word of travel ("drove over to Brassing", "back
+# from Brassing"), because people are talked to and hear from each other.
 # Names after "at" are mostly houses (FAC), names after the others towns and
 # counties (GPE).
 _AT_PLACE = frozenset({"at"})
 _IN_PLACE = frozenset({"in", "into", "near", "inside"})
+_TRAVEL_PREPOSITIONS = frozenset({"to", "from"})
+_TRAVEL_WORDS = frozenset(
+    "back came come comes coming down drive driven drives driving drove gone go "
+    "goes going journey journeyed over removed return returned returning ride "
+    "rides riding road rode set started travel travelled traveling traveled "
+    "walk walked walking way went".split()
+)
 # A name is a place when at least this share of its mentions, and at least
 # this many, follow such a preposition. Those must also outnumber its mentions
 # as a subject ("Tom said") this many times over, because people are looked
@@ -195,6 +203,11 @@ def retype_located_names(
         if before in _AT_PLACE:
             tally["FAC"] += 1
         elif before in _IN_PLACE:
+            tally["GPE"] += 1
+        elif (
+            before in _TRAVEL_PREPOSITIONS
+            and word_at(mention.start - 2).lower() in _TRAVEL_WORDS
+        ):
             tally["GPE"] += 1
     places = {}
     for name, tally in counts.items():
@@ -396,7 +409,9 @@ class _Forest:
 
 
 def cluster_names(
-    names: Sequence[PersonName], votes: Sequence[Counter[str]]
+    names: Sequence[PersonName],
+    votes: Sequence[Counter[str]],
+    sentences: Sequence[int | None] | None = None,
 ) -> list[int]:
     """Return a cluster number for each name, numbered by first appearance.
 
@@ -404,15 +419,38 @@ def cluster_names(
         names: the parsed names, in text order.
         votes: for each name, the gender labels of the pronouns that refer to it
             (see ``runner.analysis.pronouns``). Honorific votes are added here.
+        sentences: for each name, the id of its sentence, or None to leave the
+            name out of the check that keeps two names apart when they share
+            sentences (``MIN_SHARED_SENTENCES``).
     """
-    return _NameClusterer(names, votes).run()
+    return _NameClusterer(names, votes, sentences).run()
+
+
+# "Mr. Vincy" does not join "Fred Vincy" when at least this many sentences of
+# narration, and this share of the sentences naming "Mr. Vincy", name both:
+# the narration sets a father beside his son more often than it names one
+# person twice in two forms. Counts in narration: Mr. Vincy beside Fred in 10
+# of 85 sentences (Middlemarch), Miss Bennet beside Elizabeth in 6 of 38
+# (Pride and Prejudice), but also Miss Woodhouse beside Emma in 4 of 40
+# (Emma), so the margin is narrow.
+MIN_SHARED_SENTENCES = 5
+MIN_SHARED_SHARE = 0.1
+# Of several full names that fit a title and surname, one named this many
+# times as often as each other one takes it.
+DOMINANT_SHARE = 10
 
 
 class _NameClusterer:
     def __init__(
-        self, names: Sequence[PersonName], votes: Sequence[Counter[str]]
+        self,
+        names: Sequence[PersonName],
+        votes: Sequence[Counter[str]],
+        sentences: Sequence[int | None] | None,
     ) -> None:
         self.names = names
+        self.sentences = sentences
+        # The sentences in which each key's names occur.
+        self.key_sentences: dict[Key, set[int]] = {}
         self.votes = [
             self._with_honorific(name, vote) for name, vote in zip(names, votes)
         ]
@@ -455,6 +493,33 @@ class _NameClusterer:
     def _key(self, i: int, key: Key) -> None:
         self.keys[i] = key
         self.forest.add(key, self.votes[i])
+        sentence = self.sentences[i] if self.sentences is not None else None
+        if sentence is not None:
+            self.key_sentences.setdefault(key, set()).add(sentence)
+
+    def _named_together(self, root: Key, key: Key) -> bool:
+        """Return True when names of ``root`` and of ``key`` share sentences.
+
+        The bare given names of the root's full names count as the root's
+        already, because they join it only after the surnames do.
+        """
+        key_root = self.forest.find(key)
+        own: set[int] = set()
+        theirs: set[int] = set()
+        given_names = set()
+        for member, sentences in self.key_sentences.items():
+            member_root = self.forest.find(member)
+            if member_root == key_root:
+                own.update(sentences)
+            elif member_root == root:
+                theirs.update(sentences)
+                if member[0] == "full":
+                    given_names.add(("given", member[1]))
+        for given in given_names:
+            if given in self.key_sentences and self.forest.find(given) != key_root:
+                theirs.update(self.key_sentences[given])
+        shared = len(own & theirs)
+        return shared >= MIN_SHARED_SENTENCES and shared >= MIN_SHARED_SHARE * len(own)
 
     def _key_full_names(self) -> None:
         for i, name in enumerate(self.names):
@@ -541,7 +606,7 @@ class _NameClusterer:
             candidates = [
                 root
                 for root in self._full_roots(2, key[2])
-                if self._surname_fits(key, root)
+                if self._surname_fits(key, root) and not self._named_together(root, key)
             ]
             if len(candidates) > 1:
                 # Several full names fit; one written with the same honorific
@@ -552,8 +617,21 @@ class _NameClusterer:
                 candidates = same or [
                     root for root in candidates if self.forest.gender(root) == wanted
                 ]
+                candidates = self._dominant(candidates)
             if len(candidates) == 1:
                 self.forest.union(candidates[0], key)
+
+    def _dominant(self, roots: list[Key]) -> list[Key]:
+        """Return the one root named far more often than the others, or all.
+
+        Middlemarch names Will Ladislaw hundreds of times and his grandfather
+        Orlando Ladislaw once, so "Mr. Ladislaw" is Will.
+        """
+        if len(roots) < 2:
+            return roots
+        ranked = sorted(roots, key=lambda root: -self.forest.count[root])
+        first, second = (self.forest.count[root] for root in ranked[:2])
+        return ranked[:1] if first >= DOMINANT_SHARE * second else roots
 
     def _written_with(self, root: Key, key: Key) -> bool:
         """Return True when a full name of ``root`` has the honorific of ``key``."""
@@ -617,41 +695,53 @@ class _NameClusterer:
                 self.forest.union(best, key)
 
     def _resolve_all(self) -> list[Key]:
-        """Return each name's root; a bare surname goes by its mention's gender.
+        """Return each name's root; the bare surnames go by their summed gender.
 
-        A bare surname whose mention has no gender evidence goes where that
-        surname's other bare mentions went by their gender. In David
-        Copperfield those take "she", so "Peggotty" is his nurse. Without such
-        mentions it goes to a man, because novels call men by the bare surname
-        ("Bingley") and women by title or given name.
+        All bare uses of a surname go to one root, chosen by the gender that
+        the pronouns of all of them give. One mention's pronoun is often
+        someone else's ("Dorothea had seen Lydgate. She ..."), so one use alone
+        would hand "Lydgate" to Mrs. Lydgate. In David Copperfield the bare
+        "Peggotty" takes "she", so it is his nurse.
         """
         # Every entry is replaced below; the placeholder only fixes the length.
         roots: list[Key] = [("unresolved",)] * len(self.names)
-        usual: dict[str, Counter[Key]] = {}
-        unknown = []
+        bare: dict[str, list[int]] = {}
         for i, key in enumerate(self.keys):
-            if key is not None:
+            if key is None:
+                bare.setdefault(self.names[i].parts[0].lower(), []).append(i)
+            else:
                 roots[i] = self.forest.find(key)
-                continue
-            wanted = gender_argmax(self.votes[i])
-            if wanted is None:
-                unknown.append(i)
-                continue
-            surname = self.names[i].parts[0].lower()
-            ranked = self._surname_roots(surname)
-            fitting = [root for root in ranked if self.forest.gender(root) == wanted]
-            roots[i] = (fitting or ranked)[0]
-            usual.setdefault(surname, Counter())[roots[i]] += 1
-        for i in unknown:
-            surname = self.names[i].parts[0].lower()
-            tally = usual.get(surname)
-            if tally:
-                roots[i] = tally.most_common(1)[0][0]
-                continue
-            ranked = self._surname_roots(surname)
-            fitting = [root for root in ranked if self.forest.gender(root) != SHE]
-            roots[i] = (fitting or ranked)[0]
+        for surname, indices in bare.items():
+            votes: Counter[str] = Counter()
+            for i in indices:
+                votes.update(self.votes[i])
+            root = self._bare_surname_root(surname, votes)
+            for i in indices:
+                roots[i] = root
         return roots
+
+    def _bare_surname_root(self, surname: str, votes: Counter[str]) -> Key:
+        """Return the root that a bare surname with these gender votes joins.
+
+        The largest root of that gender, else the largest of unknown gender.
+        Without votes, a man's: novels call men by the bare surname ("Bingley")
+        and women by title or given name. When every root with the surname is
+        of the other gender ("Mrs. Lydgate" for "Lydgate" with "he"), the bare
+        surname is a character of its own.
+        """
+        wanted = gender_argmax(votes)
+        ranked = self._surname_roots(surname)
+        if wanted is None:
+            fitting = [root for root in ranked if self.forest.gender(root) != SHE]
+            return (fitting or ranked)[0]
+        genders = [self.forest.gender(root) for root in ranked]
+        for accepted in (wanted, None):
+            for root, gender in zip(ranked, genders):
+                if gender == accepted:
+                    return root
+        own = ("surname", "bare", surname)
+        self.forest.add(own, votes)
+        return own
 
     def _surname_roots(self, surname: str) -> list[Key]:
         """Return the roots with a full or honorific name of ``surname``, largest first."""

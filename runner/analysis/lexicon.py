@@ -72,7 +72,7 @@ _MALE_PERSON_NOUNS = """
     boatman boy bridegroom brother butler chap clergyman coachman curate duke father
     fellow ferryman fisherman footman gentleman grandfather grandson host husband
     king knight lad landlord man master nephew papa parson postman priest prince
-    schoolmaster son squire uncle vicar widower
+    rector schoolmaster son squire uncle vicar widower
 """
 _FEMALE_PERSON_NOUNS = """
     aunt bride daughter duchess gentlewoman girl governess granddaughter grandmother

@@ -19,7 +19,9 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence, Set
 
-from runner.analysis.entities import NOM, PER, PROP, Mention
+from collections import Counter
+
+from runner.analysis.entities import FAC, NOM, PER, PROP, Mention
 from runner.analysis.token_table import TokenTable
 
 # How far (in tokens) an unnamed noun phrase may lie from a speaker with the same
@@ -58,6 +60,56 @@ def equate_nominals(
                 break
     _share_across_appositions(nominals, equal, tokens)
     return equal
+
+
+def retype_restated_places(
+    mentions: Sequence[Mention], tokens: TokenTable, word: Callable[[int], str]
+) -> int:
+    """Retype PER names that a place noun phrase restates, in the whole book.
+
+    "Brassing was a noisy market town": the tagger calls an unfamiliar town
+    a person, but the same patterns that tie "the purser" to Oskar tie the
+    town noun phrase to the name. A parse error can do the same to a person
+    ("their own room, Jane, taking"), so a name that is the subject of a
+    clause more than ``SUBJECTS_PER_PLACE_RESTATEMENT`` times per restatement
+    stays a person. Every PER mention with the name's words takes the place's
+    category. Returns the number of mentions retyped.
+    """
+    names: dict[int, int] = {}
+    subjects: Counter[tuple[str, ...]] = Counter()
+    for index, mention in enumerate(mentions):
+        if mention.kind == PROP and mention.category == PER:
+            names.setdefault(mention.head, index)
+            if tokens.dep_of(mention.head) in _SUBJECT_DEPS:
+                subjects[mention.words] += 1
+    votes: dict[tuple[str, ...], Counter[str]] = {}
+    for mention in mentions:
+        if mention.kind != NOM or mention.category not in _PLACE_CATEGORIES:
+            continue
+        for token in _restated_name_tokens(mention.head, tokens, word):
+            if token in names:
+                name = mentions[names[token]]
+                votes.setdefault(name.words, Counter())[mention.category] += 1
+                break
+    places = {
+        words: tally.most_common(1)[0][0]
+        for words, tally in votes.items()
+        if subjects[words] <= SUBJECTS_PER_PLACE_RESTATEMENT * tally.total()
+    }
+    retyped = 0
+    for mention in mentions:
+        place = places.get(mention.words)
+        if place and mention.kind == PROP and mention.category == PER:
+            mention.category = place
+            retyped += 1
+    return retyped
+
+
+# Towns are subjects too ("Brassing was a noisy market town"), but people far
+# more often: Jane Bennet is the subject of some 200 clauses in Pride and
+# Prejudice.
+SUBJECTS_PER_PLACE_RESTATEMENT = 3
+_PLACE_CATEGORIES = frozenset({FAC, "GPE", "LOC"})
 
 
 def _restated_name_tokens(

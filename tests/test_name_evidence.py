@@ -1,0 +1,107 @@
+"""Names that spaCy or the tagger misread, and characters that their context settles.
+
+Each text is a short scene written for the test, modelled on a fault found in
+Middlemarch: Will Ladislaw's "Will" read as a modal verb, "the Vicar" apart
+from Mr. Farebrother, the town Brassing taken for a man, a father merged with
+his son, and a husband's bare surname given to his wife.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from runner.engine import Engine
+from runner.engines.spacy_engine import create_engine
+from tests.test_speakers import analyse, quote_starting
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return create_engine()
+
+
+def names_of(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {character["name"]: character for character in result["characters"]}
+
+
+def categories(result: dict[str, Any], text: str) -> set[str]:
+    return {e["category"] for e in result["entities"] if e["text"] == text}
+
+
+def test_modal_will_is_a_name(engine: Engine, tmp_path) -> None:
+    result = analyse(
+        engine,
+        tmp_path,
+        "Dorothea looked up from her book. Will came in and stood by the fire.\n\n"
+        '"Have you walked all the way?" asked Dorothea.\n\n'
+        '"Yes, all the way," said Will, smiling. "Will you come out?"\n',
+    )
+    will = names_of(result)["Will"]
+    # "Will came" and "said Will", not the modal of "Will you come out?".
+    assert will["proper_count"] == 2
+    speaker = quote_starting(result, '"Yes, all')["speaker"]
+    assert speaker is not None
+    assert speaker["name"] == "Will"
+
+
+def test_office_joins_its_named_holder(engine: Engine, tmp_path) -> None:
+    result = analyse(
+        engine,
+        tmp_path,
+        "Mr. Farebrother was the Vicar of the parish. He was a clever man.\n\n"
+        '"You are welcome," said the Vicar.\n\n'
+        "Mrs. Cadwallader the Rector's wife came in. The Rector followed her.\n",
+    )
+    characters = names_of(result)
+    assert "Vicar" not in characters
+    farebrother = characters["Mr. Farebrother"]
+    assert farebrother["names"]["Vicar"] == 2
+    speaker = quote_starting(result, '"You are welcome')["speaker"]
+    assert speaker is not None
+    assert speaker["name"] == "Mr. Farebrother"
+    # "the Rector's wife" is Mrs. Cadwallader: the Rector himself is unnamed.
+    assert "Rector" not in characters["Mrs. Cadwallader"]["names"]
+
+
+def test_restated_place_is_no_person(engine: Engine, tmp_path) -> None:
+    result = analyse(
+        engine,
+        tmp_path,
+        "Mr. Brooke drove over to Brassing on Tuesday. Brassing was a noisy "
+        "market town, and it smelled of coal. He came back from Brassing late.\n",
+    )
+    assert "Brassing" not in names_of(result)
+    assert categories(result, "Brassing") == {"GPE"}
+
+
+def test_father_apart_from_son(engine: Engine, tmp_path) -> None:
+    result = analyse(
+        engine,
+        tmp_path,
+        "Fred Vincy came home late. Mr. Vincy frowned at Fred in the hall. Fred "
+        "looked at Mr. Vincy and said nothing. Mr. Vincy walked past Fred to the "
+        "stairs. Fred heard Mr. Vincy sigh. At supper Mr. Vincy did not speak to "
+        "Fred.\n\n"
+        '"You have been at the billiard-table again," said Mr. Vincy.\n\n'
+        '"Only for an hour, father," said Fred.\n',
+    )
+    characters = names_of(result)
+    assert "Mr. Vincy" in characters
+    assert "Mr. Vincy" not in characters["Fred"]["names"]
+    speaker = quote_starting(result, '"You have been')["speaker"]
+    assert speaker is not None
+    assert speaker["name"] == "Mr. Vincy"
+
+
+def test_husbands_surname_stays_his(engine: Engine, tmp_path) -> None:
+    result = analyse(
+        engine,
+        tmp_path,
+        "Mrs. Lydgate sat by the fire with her sewing. Lydgate came in from the "
+        "surgery and Lydgate kissed his wife. He was very tired.\n",
+    )
+    characters = names_of(result)
+    assert "Lydgate" not in characters["Mrs. Lydgate"]["names"]
+    assert characters["Lydgate"]["names"]["Lydgate"] == 2
