@@ -105,3 +105,17 @@ def test_husbands_surname_stays_his(engine: Engine, tmp_path) -> None:
     characters = names_of(result)
     assert "Lydgate" not in characters["Mrs. Lydgate"]["names"]
     assert characters["Lydgate"]["names"]["Lydgate"] == 2
+
+
+def test_sentence_initial_name_read_as_noun(engine: Engine, tmp_path) -> None:
+    # spaCy tags "Rosamond" at the sentence's start a common noun; "Father"
+    # there is a person noun and stays one.
+    result = analyse(
+        engine,
+        tmp_path,
+        "Rosamond smiled at the stranger. Father came in later and sat down.\n",
+    )
+    rosamond = names_of(result)["Rosamond"]
+    assert rosamond["proper_count"] == 1
+    father = [e for e in result["entities"] if e["text"] == "Father"]
+    assert [e["mention_type"] for e in father] == ["NOM"]

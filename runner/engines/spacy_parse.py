@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from spacy.language import Language
-from spacy.tokens import Doc, Token
+from spacy.tokens import Doc, Span, Token
 
 from runner.analysis.casing import CasingEvidence
 from runner.analysis.chunks import CollapsedText, Piece
@@ -263,6 +263,7 @@ class ChunkParser:
                 (start, end, category)
                 for start, end, category in tags.spans
                 if doc[start : end + 1].root.pos_ == "PROPN"
+                or (category == PER and _untagged_name(doc[start : end + 1]))
             ]
 
         # Name spans in order of trust: NER, honorific names, then bare runs.
@@ -510,6 +511,30 @@ def _mark(
         for index in range(start, end + 1):
             taken[index] = True
     return taken
+
+
+# Parts of speech that spaCy gives an unfamiliar name at a sentence's start
+# ("Rosamond smiled", tagged a common noun).
+_MISREAD_NAME_POS = frozenset({"NOUN", "ADJ", "ADV", "X"})
+
+
+def _untagged_name(span: Span) -> bool:
+    """Return True for a tagger person span that is one capitalised word.
+
+    spaCy often tags an unfamiliar name at a sentence's start as a common noun,
+    and the span would become a NOM mention. A plural, a person noun ("Father
+    came in"), a title or a function word stays one. The book-wide casing
+    check later drops a word that the book also writes in lower case.
+    """
+    if len(span) != 1:
+        return False
+    token = span[0]
+    text = token.text
+    if not text[:1].isupper() or text.isupper() or not text.isalpha():
+        return False
+    if token.pos_ not in _MISREAD_NAME_POS or token.tag_ in ("NNS", "NNPS"):
+        return False
+    return not (token.is_stop or text.lower() in PERSON_NOUNS or is_honorific(text))
 
 
 def _names_despite_tags(doc: Doc, sentence_initial: Sequence[bool]) -> list[bool]:
