@@ -20,6 +20,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from runner import protocol
+from runner.analysis.result_writer import spool_job_id
 from runner.engine import Engine, JobCancelled, JobInputError, JobRequest
 from runner.engine import ProgressReporter
 
@@ -186,6 +187,7 @@ def _run_job(channel: JobChannel, engine: Engine, payload: dict[str, Any]) -> No
     )
     started = time.monotonic()
     logger.info("child %d: job %s started", os.getpid(), job_id)
+    spool_owner = spool_job_id.set(job_id)
     try:
         stats = _run_with_memory_retry(engine, request, reporter)
     except JobCancelled:
@@ -201,6 +203,7 @@ def _run_job(channel: JobChannel, engine: Engine, payload: dict[str, Any]) -> No
         return
     finally:
         channel.job_id = None
+        spool_job_id.reset(spool_owner)
     stats["elapsed_s"] = round(time.monotonic() - started, 3)
     channel.send(
         protocol.RESULT,

@@ -120,6 +120,30 @@ def native_archive_path(result_path: str) -> str:
     return result_path.removesuffix(".json") + NATIVE_ARCHIVE_SUFFIX
 
 
+# Files that a job writes in the results folder while it runs: token spools
+# ("tokens-<job_id>-<random>.jsonl", see runner.analysis.result_writer) and
+# "<final name>.part" files that are renamed into place when complete. A child
+# killed mid-job leaves them behind, so the front deletes them when a child dies
+# and when the service starts.
+TOKEN_SPOOL_PREFIX = "tokens-"
+TOKEN_SPOOL_SUFFIX = ".jsonl"
+PARTIAL_SUFFIX = ".part"
+# The "booknlp" engine runs BookNLP in a folder "<job_id>.booknlp-<random>" in
+# the results folder (tempfile.mkdtemp in runner/engines/booknlp_engine.py).
+NATIVE_WORK_DIR_INFIX = ".booknlp-"
+
+
+def token_spool_prefix(job_id: str | None) -> str:
+    """Return the file name prefix of a token spool of ``job_id``.
+
+    Without a job id the prefix is plain ``tokens-``, and the front can only
+    tell that the spool belongs to some job.
+    """
+    if job_id is None:
+        return TOKEN_SPOOL_PREFIX
+    return f"{TOKEN_SPOOL_PREFIX}{job_id}-"
+
+
 def child_entry(conn: Connection, settings: dict[str, Any]) -> None:
     """Run the runner child; the target the front passes to ``Process``.
 

@@ -53,7 +53,10 @@ SERVER_ENV = "BOOKNLP_JOBS_URL"
 
 EPILOG = f"""\
 The book is sent byte for byte (CRLF line ends included) as UTF-8, or as UTF-16
-or UTF-32 when the file starts with the byte-order mark of that encoding.
+or UTF-32 when the file starts with the byte-order mark of that encoding. A file
+that is not text (a PDF, ZIP, image or program, or one with NUL bytes or many
+control bytes) is rejected before the upload, and so is UTF-16 or UTF-32 without
+a byte-order mark, with the iconv command that converts it.
 Without --no-wait the script polls the job, shows its progress on stderr, writes
 the result JSON to OUT and prints a summary on stdout. With --no-wait it prints
 only the job id on stdout, so that JOB=$(submit.py --no-wait book.txt) works.

@@ -9,6 +9,7 @@ the service starts again. A second signal skips the rest of the grace period.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import logging.config
 import signal
@@ -43,11 +44,8 @@ async def serve(settings: Settings, keys: list[str]) -> None:
         try:
             await site.start()
         except OSError as exc:
-            raise RuntimeError(
-                f"cannot listen on {settings.host}:{settings.port}: "
-                f"{exc.strerror or exc}; choose another --port or stop the other "
-                "server"
-            ) from None
+            message = listen_error(settings.host, settings.port, exc)
+            raise RuntimeError(message) from None
         log_event(logger, "service.listening", url=f"http://{settings.host}:{settings.port}")
         signals = _signal_queue()
         received = await signals.get()
@@ -61,6 +59,25 @@ async def serve(settings: Settings, keys: list[str]) -> None:
         second.cancel()
     finally:
         await runner.cleanup()
+
+
+def listen_error(host: str, port: int, exc: OSError) -> str:
+    """Return the message for a failure to listen on ``host:port``, with the fix."""
+    where = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    if exc.errno == errno.EADDRINUSE:
+        return f"{where}; choose another --port or stop the other server"
+    if exc.errno == errno.EACCES:
+        return (
+            f"{where}; choose a --port above 1023, or give the service the right "
+            "to bind low ports (CAP_NET_BIND_SERVICE)"
+        )
+    # A name that does not resolve (socket.gaierror) or an address that no
+    # interface of this machine has (EADDRNOTAVAIL), among others.
+    return (
+        f"{where}; host {host!r} is not an address of this machine or a host name "
+        "that resolves to one. Pass a valid local address with --host or "
+        "BOOKNLP_JOBS_HOST, such as 127.0.0.1, or 0.0.0.0 for all interfaces"
+    )
 
 
 def _signal_queue() -> asyncio.Queue[signal.Signals]:

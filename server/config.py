@@ -84,13 +84,18 @@ class Settings:
             "child_start_timeout_s", "shutdown_grace_s", "max_job_s",
             "memory_poll_s", "upload_timeout_s", "max_concurrent_uploads",
         )  # fmt: skip
+        fields = {field.name: field for field in dataclasses.fields(self)}
         for name in positive:
             value = getattr(self, name)
             # NaN compares false with everything, so it would pass "<= 0".
             if not math.isfinite(value) or value <= 0:
+                kind = "positive whole number"
+                if fields[name].type == "float":
+                    kind = "finite positive number"
                 raise ValueError(
-                    f"setting {name} must be positive, got {getattr(self, name)!r}; "
-                    f"check {ENV_PREFIX}{name.upper()} and --{name.replace('_', '-')}"
+                    f"setting {name} must be a {kind}, got {value!r}; set "
+                    f"{ENV_PREFIX}{name.upper()} or --{name.replace('_', '-')} to "
+                    f"one, such as the default {_default_text(fields[name])}"
                 )
         if self.port > 65535:
             raise ValueError(

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime
 import enum
+import logging
 import os
+import shutil
 import time
 import uuid
 from typing import Any, Iterator
 
-from runner.protocol import native_archive_path
+from runner.protocol import (
+    NATIVE_WORK_DIR_INFIX,
+    PARTIAL_SUFFIX,
+    TOKEN_SPOOL_PREFIX,
+    TOKEN_SPOOL_SUFFIX,
+    native_archive_path,
+)
+from server.logs import log_event
 from server.store import JobStore
+
+logger = logging.getLogger(__name__)
 
 
 class JobStatus(str, enum.Enum):
@@ -198,6 +210,39 @@ class JobTable:
             except FileNotFoundError:
                 pass
 
+    def remove_leftovers(self) -> dict[str | None, list[str]]:
+        """Delete the files that runner children left in the results folder.
+
+        These are token spools, ``.part`` files and BookNLP work folders, which
+        a child deletes itself unless it is killed mid-job. Call this only
+        while no child runs a job, because it deletes every such file. A
+        failure to delete one is logged and the rest are still deleted.
+
+        Returns:
+            The names deleted, by the job id in the name, or under None for a
+            name without one.
+        """
+        results = os.path.join(self.spool_dir, "results")
+        removed: dict[str | None, list[str]] = collections.defaultdict(list)
+        with os.scandir(results) as entries:
+            leftovers = [entry for entry in entries if _is_leftover(entry)]
+        for entry in leftovers:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.remove(entry.path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                log_event(
+                    logger, "job.leftovers_remove_failed", logging.ERROR,
+                    path=entry.path, error=exc,
+                )  # fmt: skip
+                continue
+            removed[_leftover_job_id(entry.name)].append(entry.name)
+        return dict(removed)
+
     def counts(self, owner: str | None = None) -> dict[str, int]:
         """Count the jobs of ``owner`` (all jobs when keys are off) by status."""
         counts = {status.value: 0 for status in JobStatus}
@@ -205,3 +250,21 @@ class JobTable:
             if job.owner == owner:
                 counts[job.status.value] += 1
         return counts
+
+
+def _is_leftover(entry: os.DirEntry[str]) -> bool:
+    """Return whether ``entry`` is a file that only a running job writes."""
+    name = entry.name
+    if entry.is_dir(follow_symlinks=False):
+        return is_job_id(name[:32]) and name[32:].startswith(NATIVE_WORK_DIR_INFIX)
+    spool = name.startswith(TOKEN_SPOOL_PREFIX) and name.endswith(TOKEN_SPOOL_SUFFIX)
+    return spool or name.endswith(PARTIAL_SUFFIX)
+
+
+def _leftover_job_id(name: str) -> str | None:
+    """Return the job id that a leftover's name starts with, or None."""
+    name = name.removeprefix(TOKEN_SPOOL_PREFIX)
+    job_id = name[:32]
+    if is_job_id(job_id) and name[32:33] in ("-", "."):
+        return job_id
+    return None

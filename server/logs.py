@@ -22,6 +22,17 @@ _CREDENTIAL_HEADER = re.compile(
     r"(?P<name>\b(?:Authorization|X-API-Key)[^\s:]*(?:[ \t]*:[ \t]?|[ \t]))[^\r\n]+",
     re.IGNORECASE,
 )
+# The credential after the Bearer scheme, to the end of the line. aiohttp's
+# parser logs only the start of a header value that is too long ("Got more than
+# 8190 bytes when reading: b'Bearer ...'"), without the header's name.
+_BEARER_VALUE = re.compile(r"(?P<name>\bBearer[ \t]+)[^\r\n]+", re.IGNORECASE)
+# A configured key is redacted also where only its start appears, because
+# aiohttp 3.14 logs only the first 100 bytes of a header value over its size
+# limit (LineTooLong in aiohttp/_http_parser.pyx). A run of at least
+# this many leading characters of a key counts. Shorter runs would match
+# ordinary log text by chance and blank it. A fragment of up to 7 characters
+# stays visible, which leaves 25 characters of a random 32-character key unknown.
+MIN_KEY_PREFIX_CHARS = 8
 
 
 def format_value(value: Any) -> str:
@@ -69,23 +80,56 @@ class MalformedRequestFilter(logging.Filter):
 class SecretRedactionFilter(logging.Filter):
     """Replace API keys in a log record with ``[REDACTED]``.
 
-    It replaces what follows ``Authorization`` or ``X-API-Key`` to the end of
-    the line, and every occurrence of a configured key, in the message and in
-    the formatted traceback. A line that names either header in prose loses its
-    rest as well. Installed on the handler, it receives the records of
-    every logger, aiohttp's included.
+    It replaces what follows ``Authorization``, ``X-API-Key`` or ``Bearer`` to
+    the end of the line, and every configured key, in the message and in the
+    formatted traceback. A key of at least ``MIN_KEY_PREFIX_CHARS`` characters
+    is also replaced where only its start appears, from that many characters
+    on. Keys are matched as configured and as Python's ``repr`` escapes them in
+    aiohttp's messages. A line that names either header or the scheme in prose
+    loses its rest as well. Installed on the handler, it receives the records
+    of every logger, aiohttp's included.
     """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
+        forms = {form for secret in secrets if secret for form in _key_forms(secret)}
         # Longest first, so that a key that contains another is replaced whole.
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._short_keys = sorted(
+            (form for form in forms if len(form) < MIN_KEY_PREFIX_CHARS),
+            key=len, reverse=True,
+        )  # fmt: skip
+        self._long_keys = [form for form in forms if len(form) >= MIN_KEY_PREFIX_CHARS]
+        heads = {form[:MIN_KEY_PREFIX_CHARS] for form in self._long_keys}
+        pattern = "|".join(re.escape(head) for head in sorted(heads))
+        self._key_heads = re.compile(pattern) if heads else None
 
     def redact(self, text: str) -> str:
         text = _CREDENTIAL_HEADER.sub(rf"\g<name>{REDACTED}", text)
-        for secret in self._secrets:
+        text = _BEARER_VALUE.sub(rf"\g<name>{REDACTED}", text)
+        text = self._redact_key_runs(text)
+        for secret in self._short_keys:
             text = text.replace(secret, REDACTED)
         return text
+
+    def _redact_key_runs(self, text: str) -> str:
+        """Replace each run of ``MIN_KEY_PREFIX_CHARS`` or more leading key characters.
+
+        At each run, the longest match among the keys wins, since keys may share
+        their first characters.
+        """
+        if self._key_heads is None:
+            return text
+        parts: list[str] = []
+        position = 0
+        while (match := self._key_heads.search(text, position)) is not None:
+            start = match.start()
+            length = max(
+                _common_prefix_length(text, start, key) for key in self._long_keys
+            )
+            parts += [text[position:start], REDACTED]
+            position = start + length
+        parts.append(text[position:])
+        return "".join(parts)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -104,6 +148,22 @@ class SecretRedactionFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
         return True
+
+
+def _key_forms(key: str) -> set[str]:
+    """Return ``key`` as configured and as ``repr`` shows it as text and as bytes."""
+    as_bytes = repr(key.encode("utf-8", "surrogateescape"))[2:-1]
+    return {key, repr(key)[1:-1], as_bytes}
+
+
+def _common_prefix_length(text: str, start: int, key: str) -> int:
+    """Return how many leading characters of ``key`` appear at ``text[start:]``."""
+    length = 0
+    for expected, actual in zip(key, text[start : start + len(key)]):
+        if expected != actual:
+            break
+        length += 1
+    return length
 
 
 def logging_config(level: str, secrets: Iterable[str] = ()) -> dict[str, Any]:

@@ -840,7 +840,11 @@ def _ready_operation() -> Schema:
             "200": _response("Ready, with the engine's description.",
                              _schema_ref("Ready")),
             "500": _ref("responses", "InternalError"),
-            "503": _error("The child is starting or restarting.", "not_ready"),
+            "503": _error(
+                "The child is starting or restarting, or the service is shutting "
+                "down.",
+                "not_ready",
+            ),
         },
     }  # fmt: skip
 

@@ -434,12 +434,16 @@ async def cancel_job(request: web.Request) -> web.Response:
 async def analyze(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     scheduler = _scheduler(request)
-    _check_queue_space(scheduler)
+    # The size is checked first, because a document over sync_max_tokens never
+    # fits here, and a 503 would invite a retry that cannot succeed. The check
+    # needs the body, so it is read even while the queue is full. A body over
+    # max_body_bytes is still rejected from its Content-Length before that.
     submission, tokens = await _read_submission(request)
     _check_token_limit(
         tokens, settings.sync_max_tokens,
         "Submit longer documents to POST /v1/jobs and poll for the result.",
     )  # fmt: skip
+    _check_queue_space(scheduler)
     job = await _enqueue(request, submission, tokens)
     if not await scheduler.wait_finished(job.job_id, settings.sync_timeout_s):
         location = f"/v1/jobs/{job.job_id}"
@@ -467,7 +471,16 @@ async def health(request: web.Request) -> web.Response:
 
 @routes.get("/v1/ready")
 async def ready(request: web.Request) -> web.Response:
-    supervisor = _scheduler(request).supervisor
+    scheduler = _scheduler(request)
+    supervisor = scheduler.supervisor
+    if not scheduler.accepting:
+        raise ApiError(
+            503, "not_ready",
+            "the service is shutting down (it received SIGTERM or SIGINT) and takes "
+            "no new jobs; send requests to another instance, or retry once it has "
+            "restarted",
+            child_pid=supervisor.pid,
+        )  # fmt: skip
     if not supervisor.ready or supervisor.ready_info is None:
         raise ApiError(
             503, "not_ready",

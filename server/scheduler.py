@@ -88,6 +88,8 @@ class JobScheduler:
 
     async def start(self) -> None:
         self._recover()
+        # No child runs yet, so every spool and .part file is a previous run's.
+        self._remove_leftovers("service_start", dead_job_id=None)
         await self.supervisor.start()
         self._tasks = [
             asyncio.create_task(self._dispatch_loop(), name="dispatch"),
@@ -324,10 +326,36 @@ class JobScheduler:
                 error = {"code": "child_died", "message": cause}
                 self._finish(job, JobStatus.FAILED, error, child_pid=pid)
         self._outcomes[owner]["child_death"] += 1
+        # The dead child cannot delete the spool and .part files of its job, and
+        # the next child starts no job before it is ready.
+        self._remove_leftovers("child_died", job.job_id if job is not None else None)
         reason = self.supervisor.unavailable_reason
         if reason is not None:
             self._fail_waiting(reason)
         self._wake.set()
+
+    def _remove_leftovers(self, reason: str, dead_job_id: str | None) -> None:
+        """Delete the files that dead children left, and log one line per job.
+
+        ``dead_job_id`` is the job that the dead child ran. A leftover whose
+        name carries no job id is logged as that job's.
+        """
+        try:
+            removed = self.table.remove_leftovers()
+        except OSError as exc:
+            log_event(
+                logger, "job.leftovers_remove_failed", logging.ERROR, reason=reason,
+                error=exc,
+            )  # fmt: skip
+            return
+        if None in removed and dead_job_id is not None:
+            removed.setdefault(dead_job_id, []).extend(removed.pop(None))
+        for job_id, names in removed.items():
+            job_field = {"job_id": job_id} if job_id is not None else {}
+            log_event(
+                logger, "job.leftovers_removed", **job_field, reason=reason,
+                files=len(names), names=",".join(sorted(names)),
+            )  # fmt: skip
 
     def _fail_waiting(self, reason: str) -> None:
         """Fail every waiting job: the engine has failed to start several times."""

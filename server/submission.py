@@ -275,13 +275,20 @@ def _check_text(text: Any) -> str:
     text = text.removeprefix("\ufeff")
     if not text.strip():
         raise ApiError(
-            400, "empty_text", "text is empty or only white space", field="text"
-        )
+            400, "empty_text",
+            "text is empty or only white space; send the book's text as the "
+            "text/plain body or in the JSON field 'text'",
+            field="text",
+        )  # fmt: skip
     nul = text.find("\x00")
     if nul >= 0:
         raise ApiError(
             400, "invalid_text",
-            f"text contains a NUL character at offset {nul}; is this a binary file?",
+            f"text contains a NUL character at offset {nul}. Plain text has none, "
+            "so the file is probably binary (such as a PDF or an e-book) or "
+            "UTF-16 sent as UTF-8. Send plain text instead: convert the file to "
+            "UTF-8, name its encoding with charset= in the Content-Type header, "
+            "or remove the NUL characters",
             field="text", offset=nul,
         )  # fmt: skip
     return text

@@ -37,25 +37,61 @@ MAX_RESTART_DELAY_S = 30.0
 UNAVAILABLE_AFTER_FAILED_STARTS = 3
 
 
-def describe_exit(exitcode: int | None) -> str:
-    """Turn a process exit code into the cause a user reads in a job's error."""
+# The child's activity when it died, for describe_exit.
+RUNNING_JOB = "running_job"
+LOADING = "loading"
+IDLE = "idle"
+
+
+def describe_exit(exitcode: int | None, activity: str = RUNNING_JOB) -> str:
+    """Turn a process exit code into the cause a user reads in a job's error.
+
+    ``activity`` is RUNNING_JOB, LOADING (the engine was not loaded yet) or
+    IDLE (loaded, with no job). The advice differs, because only a running job
+    can be resubmitted.
+    """
     if exitcode is None:
         return "runner child vanished without an exit status"
-    if exitcode < 0:
-        signum = -exitcode
-        try:
-            name = signal.Signals(signum).name
-        except ValueError:
-            name = f"signal {signum}"
-        if signum == signal.SIGKILL:
-            return (
-                f"runner child was killed by {name}: either by the kernel for "
-                "using too much memory (the kernel log names the OOM killer) or "
-                "by an operator. Resubmit the job, split into shorter texts if "
-                "memory ran out"
-            )
-        return f"runner child was killed by {name}; resubmit the job"
-    return f"runner child exited with code {exitcode}"
+    if exitcode >= 0:
+        return f"runner child exited with code {exitcode}"
+    signum = -exitcode
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = f"signal {signum}"
+    if signum != signal.SIGKILL:
+        if activity == RUNNING_JOB:
+            return f"runner child was killed by {name}; resubmit the job"
+        return (
+            f"runner child was killed by {name} {_activity_phrase(activity)}; the "
+            "service starts a new child, and no job was lost"
+        )
+    killers = (
+        "either by the kernel for using too much memory (the kernel log names the "
+        "OOM killer) or by an operator"
+    )
+    if activity == RUNNING_JOB:
+        return (
+            f"runner child was killed by {name}: {killers}. Resubmit the job, split "
+            "into shorter texts if memory ran out"
+        )
+    if activity == LOADING:
+        return (
+            f"runner child was killed by {name} while it loaded its model, with no "
+            f"job running: {killers}. The service starts a new child and no job "
+            "was lost. If the OOM killer did it, free memory on the machine, or "
+            "raise MemoryMax= in the systemd unit if it is set"
+        )
+    return (
+        f"runner child was killed by {name} with no job running: {killers}. The "
+        "service starts a new child, and no job was lost"
+    )
+
+
+def _activity_phrase(activity: str) -> str:
+    if activity == LOADING:
+        return "while it loaded its model, with no job running"
+    return "with no job running"
 
 
 class RunnerSupervisor:
@@ -241,7 +277,13 @@ class RunnerSupervisor:
         # in a thread rather than on the event loop.
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, process.join, 5.0)
-        cause = describe_exit(process.exitcode)
+        if self._running_job_id() is not None:
+            activity = RUNNING_JOB
+        elif self.ready_info is None:
+            activity = LOADING
+        else:
+            activity = IDLE
+        cause = describe_exit(process.exitcode, activity)
         kill_code = None
         request, self._kill_request = self._kill_request, None
         if (

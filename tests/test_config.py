@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import errno
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from server.config import load_settings
+from server.__main__ import listen_error
+from server.config import Settings, load_settings
+from tests.service_process import ROOT
+
+FLOAT_SETTINGS = [
+    field.name for field in dataclasses.fields(Settings) if field.type == "float"
+]
 
 
 def test_flags_override_environment() -> None:
@@ -20,8 +34,9 @@ def test_environment_overrides_default() -> None:
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["--max-job-s", "nan"], "max_job_s must be positive"),
-        (["--sync-timeout-s", "inf"], "sync_timeout_s must be positive"),
+        (["--max-job-s", "nan"], "max_job_s must be a finite positive number"),
+        (["--sync-timeout-s", "inf"], "sync_timeout_s must be a finite positive"),
+        (["--max-queue", "0"], "max_queue must be a positive whole number"),
         (["--port", "99999"], "at most 65535"),
         (["--port", "http"], "not a valid int"),
         (["--log-level", "LOUD"], "log_level 'LOUD' is unknown"),
@@ -33,3 +48,52 @@ def test_environment_overrides_default() -> None:
 def test_invalid_setting_named(argv: list[str], words: str) -> None:
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
         load_settings(argv, {})
+
+
+@pytest.mark.parametrize("name", FLOAT_SETTINGS)
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "0", "-1"])
+def test_float_setting_must_be_finite_positive(name: str, value: str) -> None:
+    flag = "--" + name.replace("_", "-")
+    with pytest.raises(ValueError) as raised:
+        load_settings([f"{flag}={value}"], {})
+    message = str(raised.value)
+    assert f"setting {name} must be a finite positive number" in message
+    assert flag in message
+    assert "such as the default" in message
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+                     id="unresolvable"),
+        # What asyncio raises for an address that no interface has.
+        pytest.param(OSError(errno.EADDRNOTAVAIL, "error while attempting to bind "
+                             "on address: cannot assign requested address"),
+                     id="not-local"),
+    ],
+)  # fmt: skip
+def test_bad_host_named_with_fix(error: OSError) -> None:
+    message = listen_error("256.1.1.1", 8000, error)
+    assert "cannot listen on 256.1.1.1:8000" in message
+    assert "host '256.1.1.1' is not an address of this machine" in message
+    assert "Pass a valid local address with --host" in message
+    assert "--port" not in message
+
+
+def test_port_in_use_keeps_port_advice(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "BOOKNLP_JOBS_ENGINE": "test",
+               "BOOKNLP_JOBS_STATE_DIR": str(tmp_path)}  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "server", "--host", "127.0.0.1",
+             "--port", str(port)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "address already in use; choose another --port" in done.stderr
+    assert "--host" not in done.stderr

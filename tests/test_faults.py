@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
+import time
 
 import pytest
 
@@ -229,3 +231,48 @@ async def test_unloadable_engine_fails_waiting_jobs(
     await wait_ready(client, timeout_s=90.0)
     job = await submit_text(client, "a book at last")
     await wait_status(client, job["job_id"], {"completed"})
+
+
+async def test_kill_while_loading_named_in_ready(make_client: ClientFactory) -> None:
+    # The spaCy engine takes seconds to load, so the child is still loading
+    # when the test kills it.
+    client = await make_client(engine="spacy", wait=False)
+    stats = await (await client.get("/v1/jobs/stats")).json()
+    assert stats["child"]["ready"] is False
+    os.kill(stats["child"]["pid"], signal.SIGKILL)
+
+    message = ""
+    deadline = time.monotonic() + 60
+    while "SIGKILL" not in message:
+        assert time.monotonic() < deadline, f"no SIGKILL in /v1/ready: {message}"
+        response = await client.get("/v1/ready")
+        if response.status == 503:
+            message = (await response.json())["error"]["message"]
+        await asyncio.sleep(0.05)
+    assert "while it loaded its model, with no job running" in message
+    assert "no job was lost" in message
+    assert "Resubmit" not in message
+    assert "split" not in message
+
+
+async def test_kill_while_idle_logged_without_job(
+    make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    client = await make_client()
+    pid = (await wait_ready(client))["child_pid"]
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while (await (await client.get("/v1/jobs/stats")).json())["child"]["restarts"] < 1:
+        assert time.monotonic() < deadline, "the killed child was not restarted"
+        await asyncio.sleep(0.05)
+
+    died = [
+        record.getMessage()
+        for record in caplog.records
+        if record.getMessage().startswith(f"event=child.died pid={pid} ")
+    ]
+    assert len(died) == 1
+    assert "with no job running" in died[0]
+    assert "no job was lost" in died[0]
+    assert "Resubmit" not in died[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import socket
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 from aiohttp.http_exceptions import LineTooLong
 
 from server.logs import (
+    MIN_KEY_PREFIX_CHARS,
     MalformedRequestFilter,
     SecretRedactionFilter,
     format_value,
@@ -114,15 +116,7 @@ def test_rejected_key_headers_not_logged(tmp_path: Path) -> None:
     log_path = tmp_path / "service.log"
     service = ServiceProcess(tmp_path / "state", log_path, api_keys_file=key_file)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", service.port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "service did not listen in 60 s"
-                assert service.process.poll() is None, "service exited while starting"
-                time.sleep(0.05)
+        _wait_listening(service)
         for line in (
             b"Authorization: Bearer sekret-key-AAA\x7f",
             b"Authorization: Bearer sekret-key-AAA\x00",
@@ -137,3 +131,56 @@ def test_rejected_key_headers_not_logged(tmp_path: Path) -> None:
     assert "unlisted-guess" not in log
     assert log.count("Invalid header value char") == 4
     assert log.count("[REDACTED]") == 4
+
+
+def test_long_key_start_not_logged(tmp_path: Path) -> None:
+    # aiohttp logs the first 100 bytes of a header value over its 8190-byte
+    # limit, which contains the first 93 characters of a key sent as Bearer.
+    key = (hashlib.sha256(b"long key").hexdigest() * 3)[:150]
+    log_path = tmp_path / "service.log"
+    service = ServiceProcess(tmp_path / "state", log_path, api_keys=key)
+    padding = b" " * 8100
+    try:
+        _wait_listening(service)
+        for line in (
+            b"Authorization: Bearer " + key.encode() + padding,
+            b"X-API-Key: " + key.encode() + padding,
+            b"Authorization: " + key.encode() + padding,
+        ):
+            assert _send_header_line(service.port, line).startswith(b"HTTP/1.")
+    finally:
+        assert service.stop() == 0
+    log = log_path.read_text(errors="replace")
+    assert log.count("Got more than 8190 bytes") == 3
+    assert key[:MIN_KEY_PREFIX_CHARS] not in log
+    assert "Bearer [REDACTED]" in log
+    assert log.count("[REDACTED]") == 3
+
+
+def test_redaction_hides_key_fragments() -> None:
+    keys = ["abcdefgh-one", "abcdefgh-twooo", "s\u00e9same-ouvre-toi"]
+    redactor = SecretRedactionFilter(keys)
+    cases = [
+        ("value b'abcdefgh-on...'", "value b'[REDACTED]...'"),
+        ("value abcdefgh-tw", "value [REDACTED]"),
+        ("value abcdefgh-one and abcdefgh-twooo", "value [REDACTED] and [REDACTED]"),
+        # aiohttp shows header bytes with repr, which escapes non-ASCII bytes.
+        ("b's\\xc3\\xa9same-ou...'", "b'[REDACTED]...'"),
+        # Seven leading characters are too few to tell a key from other text.
+        ("value abcdefg", "value abcdefg"),
+        ("the Bearer token-guess sent", "the Bearer [REDACTED]"),
+    ]
+    for line, expected in cases:
+        assert redactor.redact(line) == expected, line
+
+
+def _wait_listening(service: ServiceProcess) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", service.port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "service did not listen in 60 s"
+            assert service.process.poll() is None, "service exited while starting"
+            time.sleep(0.05)

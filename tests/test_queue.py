@@ -54,6 +54,24 @@ async def test_full_queue_answers_503(make_client: ClientFactory) -> None:
     assert stats["queue"]["waiting"] == 10
 
 
+async def test_analyze_size_checked_before_queue(make_client: ClientFactory) -> None:
+    client = await make_client(max_queue=2, sync_max_tokens=5)
+    blocker = await submit_text(client, "#test-engine chunks=600 delay_s=0.1\nslow")
+    await wait_status(client, blocker["job_id"], {"running"})
+    for n in range(2):
+        await submit_text(client, f"waiting {n}")
+
+    too_long = await client.post("/v1/analyze", json={"text": "a b c d e f g"})
+    body = await too_long.json()
+    assert too_long.status == 413
+    assert body["error"]["code"] == "too_many_tokens"
+    assert "Retry-After" not in too_long.headers
+    # A document that fits still waits for a queue slot.
+    short = await client.post("/v1/analyze", json={"text": "a b c"})
+    assert short.status == 503
+    assert (await short.json())["error"]["code"] == "queue_full"
+
+
 async def test_cancel_pending_job_at_once(make_client: ClientFactory) -> None:
     client = await make_client()
     blocker = await submit_text(client, "#test-engine chunks=20 delay_s=0.05\nslow")

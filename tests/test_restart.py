@@ -131,3 +131,26 @@ def test_sigint_past_grace_requeues_job(tmp_path: Path) -> None:
         assert done["status"] == "completed"
     finally:
         again.stop()
+
+
+def test_ready_is_503_during_shutdown(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    service = ServiceProcess(state, tmp_path / "service.log", shutdown_grace_s=60)
+    try:
+        service.wait_ready()
+        job = service.submit("#test-engine chunks=600 delay_s=0.1\nbook")
+        service.wait_status(job, {"running"})
+        service.process.send_signal(signal.SIGTERM)
+        # An empty body gets 400 until the shutdown begins, then 503.
+        deadline = time.monotonic() + 30
+        while service.request("POST", "/v1/jobs", b"")[0] != 503:
+            assert time.monotonic() < deadline, "the shutdown did not begin"
+            time.sleep(0.05)
+        status, body, _ = service.request("GET", "/v1/ready")
+    finally:
+        # A second signal ends the grace period at once.
+        code = service.stop(signal.SIGTERM)
+    assert code == 0
+    assert status == 503
+    assert body["error"]["code"] == "not_ready"
+    assert "shutting down" in body["error"]["message"]

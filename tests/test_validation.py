@@ -105,6 +105,26 @@ BAD_REQUESTS: list[tuple[str, bytes, dict[str, str], Any, int, str, str]] = [
 
 
 @pytest.mark.parametrize(
+    ("body", "headers", "next_step"),
+    [
+        pytest.param(b'{"text": ""}', JSON, "send the book's text", id="empty json"),
+        pytest.param(b"", TEXT, "send the book's text", id="empty body"),
+        pytest.param(b"ab\x00c", TEXT, "Send plain text instead", id="nul byte"),
+        pytest.param(b"ab\x00c", TEXT, "remove the NUL characters", id="nul removal"),
+        pytest.param(b"ab\x00c", TEXT, "convert the file to UTF-8", id="nul convert"),
+    ],
+)  # fmt: skip
+async def test_text_error_names_next_step(
+    make_client: ClientFactory, body: bytes, headers: dict[str, str], next_step: str
+) -> None:
+    client = await make_client()
+    response = await client.post("/v1/jobs", data=body, headers=headers)
+    message = (await response.json())["error"]["message"]
+    assert response.status == 400
+    assert next_step in message
+
+
+@pytest.mark.parametrize(
     ("body", "headers", "query", "status", "code", "words"),
     [case[1:] for case in BAD_REQUESTS],
     ids=[case[0] for case in BAD_REQUESTS],

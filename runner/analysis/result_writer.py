@@ -9,6 +9,7 @@ final path and renamed over it at the end, so a reader never finds half a file.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import tempfile
@@ -17,17 +18,33 @@ from typing import IO, Any
 
 import orjson
 
+from runner.protocol import TOKEN_SPOOL_SUFFIX, token_spool_prefix
+
 logger = logging.getLogger(__name__)
 
 _COPY_BLOCK_BYTES = 4 * 1024 * 1024
 
+# The job that the runner child is running, set by runner.child around each job.
+# A spool's file name carries it, so that the front can name the job whose
+# spool a killed child left behind.
+spool_job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "spool_job_id", default=None
+)
+
 
 class TokenSpool:
-    """A temporary file of token rows, appended chunk by chunk."""
+    """A temporary file of token rows, appended chunk by chunk.
 
-    def __init__(self, directory: str) -> None:
+    The file is ``tokens-<job_id>-<random>.jsonl`` in ``directory``. The job id
+    is ``job_id``, else the one in ``spool_job_id``. Without either, the name
+    is ``tokens-<random>.jsonl``.
+    """
+
+    def __init__(self, directory: str, job_id: str | None = None) -> None:
+        if job_id is None:
+            job_id = spool_job_id.get()
         handle, self.path = tempfile.mkstemp(
-            prefix="tokens-", suffix=".jsonl", dir=directory
+            prefix=token_spool_prefix(job_id), suffix=TOKEN_SPOOL_SUFFIX, dir=directory
         )
         self._file: IO[bytes] = os.fdopen(handle, "wb")
         self.rows = 0
