@@ -363,3 +363,20 @@ def test_quote_split_by_its_tag_keeps_speaker(engine: Engine, tmp_path) -> None:
     assert first["speaker"]["name"] == "Peleg"
     assert second["speaker"] == first["speaker"]
     assert quote_starting(result, '"Not much,"')["speaker"]["name"] == "the narrator"
+
+
+def test_silent_subject_does_not_speak(engine: Engine, tmp_path) -> None:
+    # Middlemarch: the quote after "Mr. Casaubon was silent." is Dorothea's.
+    result = analyse(
+        engine,
+        tmp_path,
+        "Dorothea told her husband about the letter.\n\n"
+        "Mr. Casaubon was silent.\n\n"
+        '"I feared that you might object to him."\n\n'
+        "Mr. Brooke said nothing.\n\n"
+        '"He will come tomorrow, then."\n',
+    )
+    for opening in ('"I feared', '"He will come'):
+        speaker = quote_starting(result, opening)["speaker"]
+        if speaker is not None:
+            assert speaker["name"] not in ("Mr. Casaubon", "Mr. Brooke")

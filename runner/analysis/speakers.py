@@ -49,6 +49,11 @@ _SPEAKING_PRONOUNS = NOMINATIVE_PRONOUNS | {"i"}
 # Verbs whose inverted form names the listener, not the speaker ("Then told
 # Tom the news", "Then asked Mary to leave").
 _LISTENER_FIRST = frozenset({"tell", "ask", "beg", "urge", "warn", "call"})
+# Words that mark a clause whose subject keeps quiet ("was silent", "did not reply").
+_SILENT_WORDS = frozenset({"silent", "mute", "speechless"})
+_SPEAKING_WORDS = frozenset(
+    "answer answered reply replied respond responded say said speak spoke".split()
+)
 # Tokens that may end an inverted tag before its quote ("Said Alice, ").
 _TAG_CLOSERS = frozenset({",", ":", "—", "–", "--"})
 
@@ -257,9 +262,34 @@ class _SpeakerFinder:
                 continue
             for subject in self._subjects(verb):
                 found = self._best_in_subtree(subject)
-                if found is not None:
-                    return None if self._addressed(found, quote) else found
+                if found is None:
+                    continue
+                if self._addressed(found, quote) or self._stays_silent(verb):
+                    return None
+                return found
         return None
+
+    def _stays_silent(self, verb: int) -> bool:
+        """Return True for a clause whose subject does not speak.
+
+        "Mr. Casaubon was silent.", "He said nothing.", "She made no answer.",
+        "He did not reply." come before the other person's words.
+        """
+        for child in self.tokens.children(verb):
+            word = self.word(child).lower()
+            dep = self.tokens.dep_of(child)
+            if word in _SILENT_WORDS and dep in ("acomp", "advmod", "oprd"):
+                return True
+            if dep == "neg" and self.word(verb).lower() in _SPEAKING_WORDS:
+                return True
+            if dep == "dobj" and word == "nothing":
+                return True
+            if dep == "dobj" and word in ("answer", "reply") and any(
+                self.word(grandchild).lower() == "no"
+                for grandchild in self.tokens.children(child)
+            ):
+                return True
+        return False
 
     def _addressed(self, index: int, quote: QuoteTokens) -> bool:
         """Return True when the quote calls the named person ("Tom, wake up.")."""
