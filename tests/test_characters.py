@@ -8,6 +8,7 @@ import pytest
 
 from runner.analysis.characters import (
     MIN_SHARED_SENTENCES,
+    MIN_USES_NEVER_SUBJECT,
     PersonName,
     cluster_names,
     display_name,
@@ -371,6 +372,36 @@ def test_possessive_after_in_stays_person() -> None:
     )
     assert retype_located_names(mentions, word_of(words), no_subjects) == 0
     assert {m.category for m in mentions} == {PER}
+
+
+def test_name_never_a_subject_becomes_place() -> None:
+    # Middlemarch: Brassing is a town that "men from" and "citizens of" come
+    # from, never the subject of a clause.
+    text = " ; ".join(
+        f"{lead} Brassing"
+        for lead in ("men from", "citizens of", "debt about", "parts against",
+                     "far as", "him beyond", "news of", "roads past")
+    )  # fmt: skip
+    mentions, words = located_mentions(text)
+    assert len(mentions) == MIN_USES_NEVER_SUBJECT
+    assert retype_located_names(mentions, word_of(words), no_subjects) == 8
+    assert {m.category for m in mentions} == {"GPE"}
+    # One clause with the name as subject keeps it a person.
+    mentions, words = located_mentions(text + " ; then Brassing laughed")
+    subject = len(words) - 2
+    dep_at = lambda token: "nsubj" if token == subject else "pobj"  # noqa: E731
+    assert retype_located_names(mentions, word_of(words), dep_at) == 0
+
+
+def test_quoted_name_after_article_never_speaks() -> None:
+    # Middlemarch: the "Pioneer" is a newspaper.
+    words = 'he read the " Pioneer " and the " Pioneer " lied'.split()
+    mentions = [
+        Mention(4, 4, PER, PROP, 4, words=("Pioneer",)),
+        Mention(8, 8, PER, PROP, 8, words=("Pioneer",)),
+    ]
+    silent = silent_article_names(mentions, word_of(words), lambda mention: False)
+    assert silent == {("Pioneer",)}
 
 
 def test_titled_name_becomes_person() -> None:

@@ -172,6 +172,21 @@ LOCATED_SHARE = 0.4
 MIN_LOCATED = 2
 LOCATED_PER_SUBJECT = 4
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
+# A one-word name used at least this often, never as a subject and mostly
+# after a preposition, is a place: Middlemarch's Brassing (21 uses: "at
+# Brassing", "men from Brassing", "citizens of Brassing") and Frick. A
+# person of that many mentions acts somewhere in the book.
+MIN_USES_NEVER_SUBJECT = 8
+PREPOSITION_OBJECT_SHARE = 0.75
+
+
+def _never_acts(tally: Counter[str]) -> bool:
+    """Return True for a name's tally that ``MIN_USES_NEVER_SUBJECT`` makes a place."""
+    return (
+        tally["all"] >= MIN_USES_NEVER_SUBJECT
+        and tally["subject"] == 0
+        and tally["object of preposition"] >= PREPOSITION_OBJECT_SHARE * tally["all"]
+    )
 
 
 def retype_located_names(
@@ -196,6 +211,8 @@ def retype_located_names(
         tally["all"] += 1
         if dep_at(mention.head) in _SUBJECT_DEPS:
             tally["subject"] += 1
+        elif dep_at(mention.head) == "pobj":
+            tally["object of preposition"] += 1
         possessive = {word_at(mention.end), word_at(mention.end + 1)}
         if possessive & POSSESSIVE_ENDINGS:
             continue
@@ -215,6 +232,8 @@ def retype_located_names(
         frequent = located >= MIN_LOCATED and located >= LOCATED_SHARE * tally["all"]
         if frequent and located >= LOCATED_PER_SUBJECT * tally["subject"]:
             places[name] = "FAC" if tally["FAC"] >= tally["GPE"] else "GPE"
+        elif _never_acts(tally):
+            places[name] = "GPE"
     retyped = 0
     for mention in mentions:
         if (
@@ -233,6 +252,7 @@ def retype_located_names(
 # Sperm Whale", "an Englishman". Such names become characters only when they
 # speak ("said the Hatter").
 _ARTICLES = frozenset({"the", "a", "an"})
+_QUOTE_MARKS = frozenset({'"', "'", "“", "‘"})
 ARTICLE_SHARE = 0.5
 
 
@@ -261,6 +281,9 @@ def silent_article_names(
         tally = tallies.setdefault(parts, Counter())
         tally["all"] += 1
         first, before = word_at(mention.start).lower(), word_at(mention.start - 1)
+        if before in _QUOTE_MARKS:
+            # A paper's or a ship's name is often quoted: the "Pioneer".
+            before = word_at(mention.start - 2)
         if first in _ARTICLES or before.lower() in _ARTICLES:
             tally["article"] += 1
         if speaks(mention):
