@@ -380,3 +380,19 @@ def test_silent_subject_does_not_speak(engine: Engine, tmp_path) -> None:
         speaker = quote_starting(result, opening)["speaker"]
         if speaker is not None:
             assert speaker["name"] not in ("Mr. Casaubon", "Mr. Brooke")
+
+
+def test_exchange_opened_in_narration(engine: Engine, tmp_path) -> None:
+    # The first turn ends a paragraph of narration; the untagged third turn is
+    # the first speaker's again (A, ?, A).
+    result = analyse(
+        engine,
+        tmp_path,
+        "Mr. Farebrother was silent for a moment, and then said earnestly, "
+        '"My dear fellow, may I ask you one question?"\n\n'
+        '"I do not think you will ask anything that could offend me."\n\n'
+        '"Then tell me whether you have borrowed more money."\n',
+    )
+    speaker = quote_starting(result, '"Then tell me')["speaker"]
+    assert speaker is not None
+    assert speaker["name"] == "Mr. Farebrother"

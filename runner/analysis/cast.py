@@ -671,8 +671,9 @@ class _CastBuilder:
                 if filled is not None and self._fits_tag(speakers[index], filled):
                     speakers[index] = Speaker(filled, speakers[index].token)
             speaker = speakers[index].character_id
-            if opens:
-                by_paragraph[paragraph] = speaker
+            # A paragraph of narration that ends in a quote ("and then said
+            # earnestly, "My dear fellow ..."") opens the exchange too.
+            by_paragraph[quote.last_paragraph] = speaker
             listener = self._vocative(quote)
             if listener is not None and speaker is not None and listener != speaker:
                 addressed.setdefault(quote.last_paragraph, listener)
