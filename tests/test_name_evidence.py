@@ -119,3 +119,19 @@ def test_sentence_initial_name_read_as_noun(engine: Engine, tmp_path) -> None:
     assert rosamond["proper_count"] == 1
     father = [e for e in result["entities"] if e["text"] == "Father"]
     assert [e["mention_type"] for e in father] == ["NOM"]
+
+
+def test_pet_name_joins_who_answers(engine: Engine, tmp_path) -> None:
+    # Middlemarch: Celia calls her sister "Dodo", and Dorothea answers.
+    turns = []
+    for question, answer in (
+        ("you are far too serious", "I only think about the cottages"),
+        ("will you not wear the necklace", "I shall keep the cross"),
+        ("you never see anything pretty", "I saw the emeralds, Celia"),
+    ):
+        turns.append(f'"Dodo, {question}," said Celia.\n\n"{answer}," said Dorothea.\n')
+    text = "Dorothea and Celia sat in the library.\n\n" + "\n".join(turns)
+    result = analyse(engine, tmp_path, text)
+    characters = names_of(result)
+    assert "Dodo" not in characters
+    assert characters["Dorothea"]["names"]["Dodo"] == 3

@@ -93,6 +93,11 @@ MAX_PRONOUN_SPEAKER_DISTANCE = 400
 # reply tagged by a pronoun without antecedent ("said he"). So one paragraph of
 # narration may lie between.
 MAX_REPLY_PARAGRAPHS = 2
+# Replies by one speaker that make a name used only in speech that speaker's.
+MIN_PET_NAME_REPLIES = 3
+# The share of a pet name's uses inside quotes: Mrs. Garth is "Susan" to her
+# husband, and the narration calls her so now and then.
+PET_NAME_QUOTED_SHARE = 0.75
 # Verb forms that report speech, for telling a character from a ship or an
 # animal that the book names with an article ("said the Hatter").
 _SAYING_WORDS = frozenset(
@@ -239,6 +244,7 @@ class _CastBuilder:
         speakers = self._attribute()
         self._give_quotes_to_own_names(speakers)
         self._fill_alternating_turns(speakers)
+        self._join_pet_names(speakers)
         kept_apart = self._attach_relatives()
         attach_unnamed(self.mentions, kept_apart)
         self._assign_pronouns(links)
@@ -679,6 +685,50 @@ class _CastBuilder:
                 addressed.setdefault(quote.last_paragraph, listener)
             if speaker is not None and (not run or run[-1] != speaker):
                 run.append(speaker)
+
+    def _join_pet_names(self, speakers: list[Speaker]) -> None:
+        """Join a name used only in speech to the person who answers to it.
+
+        In Middlemarch Celia calls Dorothea "Dodo" and Dorothea answers:
+        ""Dodo, you are far too serious," said Celia." and then ""And you,
+        Kitty," said Dorothea." A name used mostly in quotes, whose addressed
+        quotes are answered in the next paragraph by one speaker at least
+        ``MIN_PET_NAME_REPLIES`` times and more often than by all others, is
+        that speaker's.
+        """
+        replies: dict[int, Counter[int]] = {}
+        for index, quote in enumerate(self.quotes[:-1]):
+            listener = self._vocative(quote)
+            reply = self.quotes[index + 1]
+            if listener is None or reply.first_paragraph != quote.last_paragraph + 1:
+                continue
+            answerer = speakers[index + 1].character_id
+            if answerer is None or answerer in (listener, speakers[index].character_id):
+                continue
+            replies.setdefault(listener, Counter())[answerer] += 1
+        spoken = self._names_mostly_in_quotes()
+        for listener, tally in replies.items():
+            answerer, count = tally.most_common(1)[0]
+            enough = count >= MIN_PET_NAME_REPLIES and 2 * count > tally.total()
+            if enough and listener in spoken:
+                for mention in self.mentions:
+                    if mention.character == listener:
+                        mention.character = answerer
+
+    def _names_mostly_in_quotes(self) -> set[int]:
+        """Return the characters named in quotes at least ``PET_NAME_QUOTED_SHARE``
+        of the time."""
+        quoted: Counter[int] = Counter()
+        named: Counter[int] = Counter()
+        for mention in self.mentions:
+            if mention.kind == PROP and mention.character is not None:
+                named[mention.character] += 1
+                quoted[mention.character] += mention.in_quote
+        return {
+            character
+            for character, count in named.items()
+            if quoted[character] >= PET_NAME_QUOTED_SHARE * count
+        }
 
     def _previous_listener(self, index: int, speakers: list[Speaker]) -> int | None:
         """Return whom the quote before ``index`` addresses, if it is near enough.

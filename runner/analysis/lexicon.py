@@ -23,7 +23,7 @@ MALE_HONORIFICS = _words(
     baron brother count don duke earl father herr king lord m marquis master messrs
     mester mister monsieur mr prince senor signor sir squire uncle
     """
-)
+) | _words("mas'r mas’r")  # Mr. Peggotty's dialect "Mas'r Davy" for "Master"
 FEMALE_HONORIFICS = _words(
     """
     aunt baroness countess dame duchess frau fraulein lady madam madame mademoiselle
@@ -46,14 +46,14 @@ GIVEN_NAME_HONORIFICS = _words(
     aunt brother dame don father king lady lord master mester miss mistress ms
     prince princess queen saint sir sister st uncle
     """
-)
+) | _words("mas'r mas’r")
 # Of those, the ones that take a given name when no full name in the book decides.
 GIVEN_NAME_DEFAULT = _words(
     """
     aunt brother dame don father king master mester mistress prince princess queen
     saint sir sister st uncle
     """
-)
+) | _words("mas'r mas’r")
 # Honorifics of married women, kept apart from "Miss" when clustering names.
 MARRIED_FEMALE_HONORIFICS = _words("mrs madame mme frau signora")
 
