@@ -687,7 +687,7 @@ class _CastBuilder:
                 run.append(speaker)
 
     def _join_pet_names(self, speakers: list[Speaker]) -> None:
-        """Join a name used only in speech to the person who answers to it.
+        """Join a name used mostly in speech to the person who answers to it.
 
         In Middlemarch Celia calls Dorothea "Dodo" and Dorothea answers:
         ""Dodo, you are far too serious," said Celia." and then ""And you,
