@@ -116,6 +116,31 @@ def test_bare_surname_follows_summed_votes() -> None:
     assert missus != mister
 
 
+def test_close_votes_leave_bare_surname_to_man() -> None:
+    # David Copperfield: "Barkis is willin'" is Mr. Barkis, though Peggotty's
+    # "she" lies near some of the bare uses; a wife is never the bare name.
+    ids = cluster(
+        ["Mr. Barkis", "Mrs. Barkis", "Clara Barkis", "Barkis", "Barkis"],
+        [Counter(), Counter(), Counter(), Counter({SHE: 3}), Counter({HE: 2})],
+    )
+    mister, missus, clara, first_bare, second_bare = ids
+    assert first_bare == mister
+    assert second_bare == mister
+    assert missus != mister
+    assert clara != mister
+
+
+def test_bare_surname_goes_to_the_mister() -> None:
+    # Middlemarch: "Vincy" alone is Mr. Vincy, not his son Fred Vincy.
+    forms = ["Fred Vincy"] + ["Mr. Vincy", "Fred"] * MIN_SHARED_SENTENCES + ["Vincy"]
+    names = [parse_name(form.split()) for form in forms]
+    votes = [Counter() for _ in forms[:-1]] + [Counter({HE: 1})]
+    shared = [0] + [sentence for sentence in range(1, 6) for _ in range(2)] + [9]
+    ids = cluster_names(names, votes, shared)
+    assert ids[-1] == ids[1]
+    assert ids[-1] != ids[0]
+
+
 def test_bare_surname_of_other_gender_stands_alone() -> None:
     ids = cluster(
         ["Mrs. Lydgate", "Lydgate", "Lydgate"],
