@@ -46,6 +46,21 @@ def test_modal_will_is_a_name(engine: Engine, tmp_path) -> None:
     assert speaker["name"] == "Will"
 
 
+def test_will_after_said_is_a_name(engine: Engine, tmp_path) -> None:
+    # spaCy tags "Will" in '"No," said Will.' a common noun.
+    result = analyse(
+        engine,
+        tmp_path,
+        "Will Ladislaw came to see Dorothea.\n\n"
+        '"And I have made you angry," said Will.\n\n'
+        '"No," said Will. "I am going."\n',
+    )
+    for opening in ('"And I have', '"No,"', '"I am going'):
+        speaker = quote_starting(result, opening)["speaker"]
+        assert speaker is not None
+        assert speaker["name"] == "Will Ladislaw"
+
+
 def test_office_joins_its_named_holder(engine: Engine, tmp_path) -> None:
     result = analyse(
         engine,

@@ -598,8 +598,18 @@ def _is_modal_name(
     verb would be in lower case there. At a sentence start it is one before a
     name or a finite verb ("Will came in"), not before a subject ("Will you").
     """
-    if token.tag_ != "MD" or not token.text[:1].isupper() or token.text.isupper():
+    if not token.text[:1].isupper() or token.text.isupper():
         return False
+    if token.tag_ != "MD":
+        # "said Will" with "Will" tagged a common noun, which as a stop word
+        # would be no name either.
+        previous = token.nbor(-1) if token.i > 0 else None
+        return (
+            token.is_stop
+            and not sentence_initial
+            and previous is not None
+            and previous.lemma_.lower() in SPEECH_VERBS
+        )
     if not sentence_initial:
         return True
     if following is None:
