@@ -547,6 +547,9 @@ def _names_despite_tags(doc: Doc, sentence_initial: Sequence[bool]) -> list[bool
     words = [token.text for token in doc]
     found = []
     for token in doc:
+        if not token.text[:1].isupper():
+            found.append(False)
+            continue
         following = doc[token.i + 1] if token.i + 1 < len(doc) else None
         named = _is_self_named(words, token.i, token.i) or _is_modal_name(
             token, following, bool(sentence_initial[token.i])
