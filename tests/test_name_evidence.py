@@ -150,3 +150,24 @@ def test_pet_name_joins_who_answers(engine: Engine, tmp_path) -> None:
     characters = names_of(result)
     assert "Dodo" not in characters
     assert characters["Dorothea"]["names"]["Dodo"] == 3
+
+
+def test_lone_title_goes_to_its_main_holder(engine: Engine, tmp_path) -> None:
+    # David Copperfield: "the Doctor" is Doctor Strong, though the book also
+    # names Doctor Johnson once.
+    scenes = "\n\n".join(
+        f'"{line}," said Doctor Strong.' for line in (
+            "Good morning", "Sit down", "We begin at nine", "Read it again",
+            "That will do", "Very well", "Come in", "Thank you", "Quite so",
+            "Good night",
+        )
+    )  # fmt: skip
+    result = analyse(
+        engine,
+        tmp_path,
+        scenes + "\n\nHe admired Doctor Johnson.\n\n"
+        '"The dictionary is my life," said the Doctor.\n',
+    )
+    speaker = quote_starting(result, '"The dictionary')["speaker"]
+    assert speaker is not None
+    assert speaker["name"] == "Doctor Strong"

@@ -93,6 +93,9 @@ MAX_PRONOUN_SPEAKER_DISTANCE = 400
 # reply tagged by a pronoun without antecedent ("said he"). So one paragraph of
 # narration may lie between.
 MAX_REPLY_PARAGRAPHS = 2
+# How many times as often as any other holder one person must carry a title
+# for "the Doctor" alone to be that person.
+DOMINANT_TITLE_SHARE = 10
 # Replies by one speaker that make a name used only in speech that speaker's.
 MIN_PET_NAME_REPLIES = 3
 # The share of a pet name's uses inside quotes: Mrs. Garth is "Susan" to her
@@ -349,9 +352,12 @@ class _CastBuilder:
         """Give "the Admiral" to Admiral Croft when he is the book's only admiral.
 
         A lone title names the one person in the book who carries it. With two
-        ("Captain Wentworth", "Captain Harville") it stays a character of its own.
+        ("Captain Wentworth", "Captain Harville") it stays a character of its
+        own, unless one of them carries it ``DOMINANT_TITLE_SHARE`` times as
+        often as any other: David Copperfield's "the Doctor" is Doctor Strong
+        (109 uses), not Doctor Johnson or Doctor Watts, named in passing.
         """
-        holders: dict[str, set[int]] = {}
+        holders: dict[str, Counter[int]] = {}
         lone: list[tuple[int, str]] = []
         for index, name in parsed:
             character = self.mentions[index].character
@@ -359,13 +365,15 @@ class _CastBuilder:
             if not title or character is None:
                 continue
             if name.honorific:
-                holders.setdefault(title, set()).add(character)
+                holders.setdefault(title, Counter())[character] += 1
             else:
                 lone.append((index, title))
         for index, title in lone:
-            owners = holders.get(title, set())
-            if len(owners) == 1:
-                self.mentions[index].character = next(iter(owners))
+            owners = holders.get(title, Counter()).most_common(2)
+            if len(owners) == 1 or (
+                len(owners) == 2 and owners[0][1] >= DOMINANT_TITLE_SHARE * owners[1][1]
+            ):
+                self.mentions[index].character = owners[0][0]
 
     def _join_office_holders(self) -> None:
         """Give "the Vicar" to Mr. Farebrother when the book says he holds it.

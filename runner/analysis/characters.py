@@ -364,7 +364,15 @@ def display_name(forms: Counter[str]) -> str:
             if n >= min_count and _full_form(form) == "titled"
         }
     )
-    pool = plain or titled or forms
+    # "Doctor Strong" names him better than "the Doctor", though used less.
+    without_article = Counter(
+        {
+            form: n
+            for form, n in forms.items()
+            if n >= min_count and not form.lower().startswith("the ")
+        }
+    )
+    pool = plain or titled or without_article or forms
     return min(pool, key=lambda form: (-pool[form], -len(form), form))
 
 
