@@ -171,3 +171,17 @@ def test_lone_title_goes_to_its_main_holder(engine: Engine, tmp_path) -> None:
     speaker = quote_starting(result, '"The dictionary')["speaker"]
     assert speaker is not None
     assert speaker["name"] == "Doctor Strong"
+
+
+def test_office_of_wifes_husband(engine: Engine, tmp_path) -> None:
+    # Middlemarch: "Mrs. Cadwallader the Rector's wife" makes the Rector Mr.
+    # Cadwallader.
+    result = analyse(
+        engine,
+        tmp_path,
+        "Mrs. Cadwallader the Rector's wife came in with Mr. Cadwallader.\n\n"
+        '"Poor Casaubon!" said the Rector.\n',
+    )
+    characters = names_of(result)
+    assert "Rector" not in characters
+    assert characters["Mr. Cadwallader"]["names"]["Rector"] == 2

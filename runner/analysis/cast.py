@@ -382,21 +382,58 @@ class _CastBuilder:
         stands next to it: "Mr. Farebrother, the Vicar", "the Vicar, Mr.
         Farebrother", "Mr. Farebrother was the Vicar". When all such names of
         one office are one character, every "the Vicar" is that character.
-        "Mrs. Cadwallader the Rector's wife" names the Rector's wife, not him.
+        "Mrs. Cadwallader the Rector's wife" names the Rector's wife, so the
+        Rector is Mr. Cadwallader (``_husbands_of_offices``).
         """
         offices: dict[str, list[int]] = {}
         for index, mention in enumerate(self.mentions):
             office = self._office(mention)
             if office:
                 offices.setdefault(office, []).append(index)
+        husbands = self._husbands_of_offices()
         for office, indices in offices.items():
-            holders = set()
+            holders = set(husbands.get(office, ()))
             for index in indices:
                 holder = self._named_beside(self.mentions[index])
                 if holder is not None:
                     holders.add(holder)
             if len(holders) == 1:
                 self._join_to(holders.pop(), indices)
+
+    def _husbands_of_offices(self) -> dict[str, set[int]]:
+        """Return the characters that "Mrs. X, the Rector's wife" makes the Rector.
+
+        The holder is the character of "Mr. X", when the book names him so.
+        """
+        misters: dict[str, int] = {}
+        for mention in self.mentions:
+            name = parse_name(mention.words) if mention.kind == PROP else None
+            if name is None or mention.character is None or len(name.parts) != 1:
+                continue
+            if name.honorific in ("mr", "mister"):
+                misters.setdefault(name.parts[0], mention.character)
+        found: dict[str, set[int]] = {}
+        for mention in self.mentions:
+            if mention.kind != PROP or mention.start != mention.end:
+                continue
+            office = self._word_at(mention.start).lower()
+            article = mention.start - 1
+            if office not in PERSON_NOUNS or self._word_at(article).lower() != "the":
+                continue
+            if self._word_at(mention.end + 1) not in ("'s", "’s"):
+                continue
+            if self._word_at(mention.end + 2).lower() not in ("wife", "lady"):
+                continue
+            wife = self._name_ending_at(article - 1)
+            if wife is None and self._word_at(article - 1) == ",":
+                wife = self._name_ending_at(article - 2)
+            name = parse_name(self.mentions[wife].words) if wife is not None else None
+            if name is None or name.honorific not in MARRIED_FEMALE_HONORIFICS:
+                continue
+            husband = misters.get(name.parts[-1])
+            if husband is not None:
+                found.setdefault(office, set()).add(husband)
+        return found
 
     def _office(self, mention: Mention) -> str:
         """Return the office of "the Vicar" (a one-word name), else ""."""
