@@ -376,7 +376,7 @@ class _CastBuilder:
                 self.mentions[index].character = owners[0][0]
 
     def _join_office_holders(self) -> None:
-        """Give "the Vicar" to Mr. Farebrother when the book says he holds it.
+        """Give "the Vicar" to Mr. Farebrother when the book names him its holder.
 
         A capitalised office after "the" is a name of its own until a name
         stands next to it: "Mr. Farebrother, the Vicar", "the Vicar, Mr.

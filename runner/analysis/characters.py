@@ -458,13 +458,13 @@ def cluster_names(
 
 
 # "Mr. Vincy" does not join "Fred Vincy" when at least this many sentences of
-# narration, and this share of the sentences naming the less named of the two,
-# name both: the narration sets a father beside his son more often than it
-# names one person twice in two forms. Counts in narration: Mr. Vincy beside
-# Fred in 10 of 85 sentences (Middlemarch), Mr. Peggotty beside Ham in 23 of
-# 106 (David Copperfield), Miss Bennet beside Elizabeth in 6 of 38 (Pride and
-# Prejudice), but also Miss Woodhouse beside Emma in 4 of 40 (Emma), so the
-# margin is narrow.
+# narration name both, and they are at least this share of the sentences that
+# name the less named of the two. The narration sets a father beside his son
+# more often than it names one person twice in two forms. Counts in
+# narration: Mr. Vincy beside Fred in 10 of 85 sentences (Middlemarch), Mr.
+# Peggotty beside Ham in 23 of 106 (David Copperfield), Miss Bennet beside
+# Elizabeth in 6 of 38 (Pride and Prejudice), but also Miss Woodhouse beside
+# Emma in 4 of 40 (Emma), so the margin is narrow.
 MIN_SHARED_SENTENCES = 5
 MIN_SHARED_SHARE = 0.1
 # The share of the gendered pronoun votes of a bare surname's uses that
