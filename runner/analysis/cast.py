@@ -379,7 +379,7 @@ class _CastBuilder:
         """Give "the Vicar" to Mr. Farebrother when the book names him its holder.
 
         A capitalised office after "the" is a name of its own until a name
-        stands next to it: "Mr. Farebrother, the Vicar", "the Vicar, Mr.
+        is set next to it: "Mr. Farebrother, the Vicar", "the Vicar, Mr.
         Farebrother", "Mr. Farebrother was the Vicar". When all such names of
         one office are one character, every "the Vicar" is that character.
         "Mrs. Cadwallader the Rector's wife" names the Rector's wife, so the
@@ -414,19 +414,12 @@ class _CastBuilder:
                 misters.setdefault(name.parts[0], mention.character)
         found: dict[str, set[int]] = {}
         for mention in self.mentions:
-            if mention.kind != PROP or mention.start != mention.end:
-                continue
-            office = self._word_at(mention.start).lower()
-            article = mention.start - 1
-            if office not in PERSON_NOUNS or self._word_at(article).lower() != "the":
-                continue
-            if self._word_at(mention.end + 1) not in ("'s", "’s"):
+            office = self._office_word(mention)
+            if not office or self._word_at(mention.end + 1) not in ("'s", "’s"):
                 continue
             if self._word_at(mention.end + 2).lower() not in ("wife", "lady"):
                 continue
-            wife = self._name_ending_at(article - 1)
-            if wife is None and self._word_at(article - 1) == ",":
-                wife = self._name_ending_at(article - 2)
+            wife = self._name_before(mention.start - 1, (",",))
             name = parse_name(self.mentions[wife].words) if wife is not None else None
             if name is None or name.honorific not in MARRIED_FEMALE_HONORIFICS:
                 continue
@@ -436,7 +429,16 @@ class _CastBuilder:
         return found
 
     def _office(self, mention: Mention) -> str:
-        """Return the office of "the Vicar" (a one-word name), else ""."""
+        """Return the office of "the Vicar" (a one-word name), else "".
+
+        "the Rector's wife" names someone else, so a possessive gives "".
+        """
+        if self._word_at(mention.end + 1) in ("'s", "’s", "'", "’"):
+            return ""
+        return self._office_word(mention)
+
+    def _office_word(self, mention: Mention) -> str:
+        """Return the office that a capitalised one-word name after "the" is, or ""."""
         if mention.kind != PROP or mention.category != PER or mention.character is None:
             return ""
         if mention.start != mention.end:
@@ -445,18 +447,13 @@ class _CastBuilder:
             return ""
         if self._word_at(mention.start - 1).lower() != "the":
             return ""
-        if self._word_at(mention.end + 1) in ("'s", "’s", "'", "’"):
-            return ""
         office = self._word_at(mention.start).lower()
         return office if office in PERSON_NOUNS else ""
 
     def _named_beside(self, office: Mention) -> int | None:
         """Return the character of a name in apposition to "the" office, or None."""
-        article = office.start - 1
         candidates = []
-        before = self._name_ending_at(article - 1)
-        if before is None and self._word_at(article - 1) in (",", "was", "is"):
-            before = self._name_ending_at(article - 2)
+        before = self._name_before(office.start - 1, (",", "was", "is"))
         if before is not None:
             candidates.append(before)
         if self._word_at(office.end + 1) == ",":
@@ -468,6 +465,16 @@ class _CastBuilder:
             if character is not None and character != office.character:
                 return character
         return None
+
+    def _name_before(self, article: int, joiners: tuple[str, ...]) -> int | None:
+        """Return the name mention that ends right before ``article``, or None.
+
+        One of the ``joiners`` may stand between them ("Mr. Farebrother, the").
+        """
+        found = self._name_ending_at(article - 1)
+        if found is None and self._word_at(article - 1) in joiners:
+            found = self._name_ending_at(article - 2)
+        return found
 
     def _name_ending_at(self, token: int) -> int | None:
         for index in self._names_at(token):
@@ -588,7 +595,7 @@ class _CastBuilder:
             if tag is not None and self.mentions[tag].kind == PROP:
                 continue
             if tag is not None and self.mentions[tag].key in FIRST_PERSON_PRONOUNS:
-                if speaker.character_id == narrator is not None:
+                if narrator is not None and speaker.character_id == narrator:
                     self._join_to(narrator, [index])
                 continue
             token = speaker.token if speaker.token is not None else name.head
