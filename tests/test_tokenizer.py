@@ -77,3 +77,42 @@ def test_period_before_dash_as_before_space(nlp: Language, word: str) -> None:
     # "Capt.", and a dash must give the same pieces.
     before_space = tokens(nlp, f"{word} I")[:-1]
     assert tokens(nlp, f"{word}--I") == [*before_space, "--", "I"]
+
+
+# Lines from Jane Austen's "Emma" (1815), where the stock rules left
+# "Woodhouse?)", "(rather" and "Harriet's" as words between two dashes, and a
+# name span took the brackets with it.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "was, Miss Woodhouse?)--for",
+            ["was", ",", "Miss", "Woodhouse", "?", ")", "--", "for"],
+        ),
+        ("Yes--(rather", ["Yes", "--", "(", "rather"]),
+        ("hesitatingly)--I", ["hesitatingly", ")", "--", "I"]),
+        ("she spoke).--However", ["she", "spoke", ")", ".", "--", "However"]),
+        ("John Knightley)--your", ["John", "Knightley", ")", "--", "your"]),
+        ("on Harriet's--more", ["on", "Harriet", "'s", "--", "more"]),
+        ("at Ford's.”--Ford's", ["at", "Ford", "'s", ".", "”", "--", "Ford", "'s"]),
+    ],
+)
+def test_brackets_and_possessives_split_before_and_after_dashes(
+    nlp: Language, text: str, expected: list[str]
+) -> None:
+    assert tokens(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("_You_ will", ["_", "You", "_", "will"]),
+        ("her_ friend", ["her", "_", "friend"]),
+        # An underscore inside a word is no italic mark.
+        ("snake_case", ["snake_case"]),
+    ],
+)
+def test_italic_underscores_split_off_words(
+    nlp: Language, text: str, expected: list[str]
+) -> None:
+    assert tokens(nlp, text) == expected

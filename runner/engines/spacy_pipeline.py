@@ -4,10 +4,12 @@ Five changes to the stock ``en_core_web_sm`` 3.8 pipeline:
 
 - Tokenizer infixes split dashes and curly double quotes out of words, because
   the stock rules leave ``you”—she`` and ``door—“hiding`` as single tokens.
-  Punctuation glued to a dash splits off too (``Taylor!--I``), and a dash at
-  either end of a word is a prefix or suffix. A capitalised hyphenated name
-  (``Jean-Luc``) stays one token, and suffix rules split punctuation off an
-  emoji that ends in a modifier and footnote markers off words.
+  Punctuation, brackets and a possessive ending glued to a dash split off too
+  (``Taylor!--I``, ``Woodhouse?)--for``, ``Harriet's--more``), a dash at either
+  end of a word is a prefix or suffix, and so is an italic underscore. A
+  capitalised hyphenated name (``Jean-Luc``) stays one token, and suffix rules
+  split punctuation off an emoji that ends in a modifier and footnote markers
+  off words.
 - A first component joins the pieces of an emoji sequence or a letter with
   combining marks that the tokenizer split (``runner.engines.grapheme_clusters``).
 - A component before the parser presets sentence starts around quotation marks
@@ -65,13 +67,20 @@ _EXTRA_INFIXES = (
     rf"(?<=[{_DASH_CHARS}-])[‘’\"']",  # a quote mark after a dash ...
     rf"[‘’\"'](?={_DASH})",  # ... or before one
     r"(?<=[,;:!?])[‘\"]",  # an opening mark glued to punctuation: said,‘Mind
+    rf"(?<=[{_DASH_CHARS}-])[(\[]",  # a bracket after a dash: "Yes--(rather"
 )
 
-# Punctuation glued to a following dash, optionally with a closing mark between:
-# "Taylor!--I", "here,--and", "it.'--She". A period is matched separately
-# (see ``_punctuation_before_dash_infixes``).
-_PUNCTUATION_BEFORE_DASH = rf"[,;:!?]+(?=['’\"”]?{_DASH})"
-_PERIOD_BEFORE_DASH = rf"\.(?=['’\"”]?{_DASH})"
+# The marks allowed between a word's last punctuation and a following dash: a
+# closing bracket, then a closing quote mark ("trembling!)--But", "it.'--She").
+_BEFORE_DASH = rf"[)\]]*['’\"”]?{_DASH}"
+# Punctuation glued to a following dash: "Taylor!--I", "here,--and",
+# "Woodhouse?)--for". A period is matched separately (see
+# ``_punctuation_before_dash_infixes``).
+_PUNCTUATION_BEFORE_DASH = rf"[,;:!?]+(?={_BEFORE_DASH})"
+_BRACKET_BEFORE_DASH = rf"[)\]](?=[.,;:!?]*['’\"”]?{_DASH})"
+# A possessive ending before a dash: "on Harriet's--more", "Mrs. Goddard's--I".
+_POSSESSIVE_BEFORE_DASH = rf"(?<=\w)['’][sS](?=[.,;:!?]*{_BEFORE_DASH})"
+_PERIOD_BEFORE_DASH = rf"\.(?={_BEFORE_DASH})"
 # Special cases of the tokenizer that end with a period ("Mr.", "Ph.D.").
 _ABBREVIATION = re.compile(r"[A-Za-z][A-Za-z.]*\.")
 
@@ -154,8 +163,10 @@ def adapt_pipeline(nlp: Language) -> None:
     # A dash that opens or ends a space-separated string ("--I", "I!--") is an
     # affix, as the stock "—" is. The tokenizer then goes on to split "!" off
     # "I!" and to look up "Mr." in its special cases.
-    prefixes = [*(nlp.Defaults.prefixes or ()), _DASH]
-    suffixes = [*(nlp.Defaults.suffixes or ()), *_EXTRA_SUFFIXES, _DASH]
+    # Project Gutenberg marks italics with underscores ("_You_ will go"), which
+    # the stock rules split off only next to a space.
+    prefixes = [*(nlp.Defaults.prefixes or ()), _DASH, "_"]
+    suffixes = [*(nlp.Defaults.suffixes or ()), *_EXTRA_SUFFIXES, _DASH, "_"]
     tokenizer.prefix_search = compile_prefix_regex(prefixes).search
     tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     tokenizer.suffix_search = compile_suffix_regex(suffixes).search
@@ -188,7 +199,12 @@ def _punctuation_before_dash_infixes(special_cases: Iterable[str]) -> list[str]:
     keep_period = [r"(?<!\b[A-Z]\.)"]
     keep_period.extend(rf"(?<!\b{re.escape(case)})" for case in abbreviations)
     # The lookbehinds come after the lookahead, so they run only before a dash.
-    return [_PUNCTUATION_BEFORE_DASH, _PERIOD_BEFORE_DASH + "".join(keep_period)]
+    return [
+        _PUNCTUATION_BEFORE_DASH,
+        _BRACKET_BEFORE_DASH,
+        _POSSESSIVE_BEFORE_DASH,
+        _PERIOD_BEFORE_DASH + "".join(keep_period),
+    ]
 
 
 @Language.component(HYPHENATED_NAME_COMPONENT)
