@@ -7,6 +7,8 @@ from collections import Counter
 import pytest
 
 from runner.analysis.characters import (
+    MIN_BARE_GIVEN_NAMES,
+    MIN_MISTER_FULL_NAMES,
     MIN_SHARED_SENTENCES,
     MIN_USES_NEVER_SUBJECT,
     PersonName,
@@ -16,6 +18,7 @@ from runner.analysis.characters import (
     parse_name,
     retype_located_names,
     retype_place_names,
+    retype_shop_names,
     silent_article_names,
     retype_titled_names,
 )
@@ -452,3 +455,98 @@ def test_names_after_articles_that_never_speak() -> None:
         mentions, word_of(words), lambda mention: mention.head == 5
     )
     assert silent == {("Pequod",)}
+
+
+def narrated(forms: list[str], quoted: int = 0) -> list[int]:
+    """Cluster ``forms``, one sentence each; the first ``quoted`` are in quotes."""
+    names = [parse_name(form.split()) for form in forms]
+    sentences = [None if i < quoted else i for i in range(len(forms))]
+    return cluster_names(names, [Counter() for _ in forms], sentences)
+
+
+def test_younger_man_leaves_mister_surname_to_another() -> None:
+    # Emma: the narration writes "Mr. John Knightley" and "John" for the
+    # younger brother, so "Mr. Knightley" is the elder one.
+    times, bare = MIN_MISTER_FULL_NAMES, MIN_BARE_GIVEN_NAMES
+    ids = narrated(
+        ["Mr. John Knightley"] * times + ["John"] * bare + ["Mr. Knightley"] * 3
+    )
+    assert len(set(ids[: times + bare])) == 1
+    assert ids[-1] == ids[-2] == ids[-3]
+    assert ids[-1] != ids[0]
+    # One use fewer of the full name, or of the bare given name, and the sign
+    # is gone.
+    ids = narrated(
+        ["Mr. John Knightley"] * (times - 1) + ["John"] * bare + ["Mr. Knightley"]
+    )
+    assert len(set(ids)) == 1
+    ids = narrated(
+        ["Mr. John Knightley"] * times + ["John"] * (bare - 1) + ["Mr. Knightley"]
+    )
+    assert len(set(ids)) == 1
+
+
+def test_formal_full_name_still_joins_mister_surname() -> None:
+    times, bare = MIN_MISTER_FULL_NAMES, MIN_BARE_GIVEN_NAMES
+    # Bleak House: "Mr. Richard Carstone" now and then, "Richard" far more.
+    ids = narrated(
+        ["Mr. Richard Carstone"] * times + ["Richard"] * (4 * times) + ["Mr. Carstone"]
+    )
+    assert len(set(ids)) == 1
+    # David Copperfield: Mr. Micawber says "Mr. Thomas Traddles"; the
+    # narration says "Mr. Traddles".
+    ids = narrated(
+        ["Mr. Thomas Traddles"] * times + ["Tom"] * bare + ["Mr. Traddles"],
+        quoted=times,
+    )
+    assert len(set(ids)) == 1
+
+
+def tagged_pos(words: list[str]):
+    """A coarse tag for the scenes below: PUNCT, AUX, ADP, NOUN or PROPN."""
+    tags = {"was": "AUX", "at": "ADP", "to": "ADP", "the": "DET", "'s": "PART"}
+
+    def pos_at(token: int) -> str:
+        if not 0 <= token < len(words):
+            return ""
+        word = words[token]
+        if not word[0].isalpha():
+            return "PUNCT"
+        return tags.get(word, "PROPN" if word[0].isupper() else "NOUN")
+
+    return pos_at
+
+
+def test_possessive_that_owns_nothing_is_a_shop() -> None:
+    # Emma: "took shelter at Ford's.--Ford's was the principal woollen-draper".
+    mentions, words = located_mentions(
+        "she took shelter at Ford 's . then Ford 's was the shop ; Harriet 's "
+        "gown and Harriet 's bonnet , and Harriet went to Harriet 's"
+    )
+    pos_at = tagged_pos(words)
+    assert retype_shop_names(mentions, word_of(words), pos_at) == 2
+    categories = {m.words[0]: m.category for m in mentions}
+    assert categories == {"Ford": "FAC", "Harriet": PER}
+    # A surname right after a title stays a family's even where its
+    # possessive owns nothing ("Mr. and Mrs. Gardiner's coming").
+    mentions, words = located_mentions(
+        "the Mr. and Mrs. Gardiner 's . at Mrs. Gardiner 's ."
+    )
+    mentions = [m for m in mentions if m.words[0] == "Gardiner"]
+    assert retype_shop_names(mentions, word_of(words), tagged_pos(words)) == 0
+
+
+def test_name_typed_place_more_often_is_a_place() -> None:
+    # Emma: the tagger types "Enscombe" GPE more often than PER.
+    def uses(*categories: str) -> list[Mention]:
+        return [
+            Mention(i, i, category, PROP, i, words=("Enscombe",))
+            for i, category in enumerate(categories)
+        ]
+
+    mentions = uses("GPE", "PER", "GPE", "FAC", "PER", "GPE")
+    assert retype_place_names(mentions) == 2
+    assert [m.category for m in mentions] == ["GPE", "GPE", "GPE", "FAC", "GPE", "GPE"]
+    mentions = uses("GPE", "PER", "PER")
+    assert retype_place_names(mentions) == 0
+    assert [m.category for m in mentions] == ["GPE", PER, PER]

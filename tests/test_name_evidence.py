@@ -185,3 +185,49 @@ def test_office_of_wifes_husband(engine: Engine, tmp_path) -> None:
     characters = names_of(result)
     assert "Rector" not in characters
     assert characters["Mr. Cadwallader"]["names"]["Rector"] == 2
+
+
+def test_exclamation_la_is_no_character(engine: Engine, tmp_path) -> None:
+    # Pride and Prejudice: Lydia's "La!" became a character "La" that took
+    # her "I"s.
+    result = analyse(
+        engine,
+        tmp_path,
+        'Lydia laughed at her sisters.\n\n"La!" said Lydia. "La! how ugly it is."\n',
+    )
+    assert "La" not in names_of(result)
+    assert not [e for e in result["entities"] if e["text"] == "La"]
+    speaker = quote_starting(result, '"La!"')["speaker"]
+    assert speaker is not None
+    assert speaker["name"] == "Lydia"
+
+
+def test_ladyship_is_a_woman(engine: Engine, tmp_path) -> None:
+    # Pride and Prejudice: "your ladyship" (Lady Catherine) was he/him.
+    result = analyse(
+        engine,
+        tmp_path,
+        'Lady Catherine sat in state. Elizabeth bowed to her ladyship. "Your '
+        'ladyship is very kind," said Elizabeth.\n\nHer ladyship smiled. "You '
+        'are welcome," said her ladyship.\n',
+    )
+    ladyships = [
+        character
+        for character in result["characters"]
+        if "ladyship" in character["name"]
+    ]
+    assert ladyships
+    assert all(c["gender"]["argmax"] == "she/her" for c in ladyships)
+
+
+def test_shop_name_ends_the_book(engine: Engine, tmp_path) -> None:
+    # Emma: "Ford's" is a shop. A possessive as the book's last token once
+    # read past the token table.
+    result = analyse(
+        engine,
+        tmp_path,
+        "Harriet took shelter at Ford's. Ford's was the principal shop.\n\n"
+        "Emma walked to Ford's",
+    )
+    assert "Ford" not in names_of(result)
+    assert categories(result, "Ford") == {"FAC"}

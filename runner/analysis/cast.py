@@ -44,6 +44,7 @@ from runner.analysis.characters import (
     gender_argmax,
     parse_name,
     retype_located_names,
+    retype_shop_names,
     retype_place_names,
     retype_titled_names,
     silent_article_names,
@@ -180,9 +181,13 @@ def build_cast(
     def word_at(token: int) -> str:
         return token_text(text, tokens, token)
 
+    def pos_at(token: int) -> str:
+        return tokens.pos_of(token) if 0 <= token < len(tokens) else ""
+
     retype_titled_names(mentions)
     retype_place_names(mentions)
     retype_located_names(mentions, word_at, tokens.dep_of)
+    retype_shop_names(mentions, word_at, pos_at)
     retype_restated_places(mentions, tokens, word_at)
     narrator = narrator_mentions(tokens, word_at, quotes)
     if narrator:

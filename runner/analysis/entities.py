@@ -17,6 +17,7 @@ from runner.analysis.casing import CasingEvidence
 from runner.analysis.lexicon import (
     GIVEN_NAME_GENDER,
     HONORIFICS,
+    LONE_PARTICLES,
     NAME_PARTICLES,
     NOT_NAME_OPENERS,
     NOT_NAMES,
@@ -249,7 +250,7 @@ def is_plausible_person(words: Sequence[str], pos: Sequence[str]) -> bool:
     Rejected are spans in capitals (headings such as ``CHAPTER`` or ``THE
     LETTER``) and spans made only of honorifics. A single word is rejected when it
     is not capitalised, when it is tagged as a function word, verb or adjective,
-    or when it is in ``NOT_NAMES``.
+    or when it is in ``NOT_NAMES`` or ``LONE_PARTICLES`` ("La!").
     """
     letters = [char for word in words for char in word if char.isalpha()]
     if len(letters) >= 2 and all(char.isupper() for char in letters):
@@ -261,7 +262,8 @@ def is_plausible_person(words: Sequence[str], pos: Sequence[str]) -> bool:
         word = words[0]
         if len(word) < 2 or not word[0].isupper() or pos[0] in _NOT_NAME_POS:
             return False
-        if name_word_key(word).rstrip(".") in NOT_NAMES:
+        key = name_word_key(word).rstrip(".")
+        if key in NOT_NAMES or key in LONE_PARTICLES:
             return False
     return True
 

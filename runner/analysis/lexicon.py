@@ -71,14 +71,14 @@ REFLEXIVE_PRONOUNS = _words("himself herself themselves")
 _MALE_PERSON_NOUNS = """
     boatman boy bridegroom brother butler chap clergyman coachman curate duke father
     fellow ferryman fisherman footman gentleman grandfather grandson host husband
-    king knight lad landlord man master nephew papa parson postman priest prince
-    rector schoolmaster son squire uncle vicar widower
+    king knight lad landlord lordship man master nephew papa parson postman priest
+    prince rector schoolmaster son squire uncle vicar widower
 """
 _FEMALE_PERSON_NOUNS = """
     aunt bride daughter duchess gentlewoman girl governess granddaughter grandmother
-    hostess housekeeper housemaid lady landlady lass maid mama mamma miss mistress
-    mother niece nurse nursemaid princess queen schoolmistress sister waitress widow
-    wife woman
+    hostess housekeeper housemaid lady ladyship landlady lass maid mama mamma miss
+    mistress mother niece nurse nursemaid princess queen schoolmistress sister
+    waitress widow wife woman
 """
 _OTHER_PERSON_NOUNS = """
     baby captain child clerk colonel companion cook cousin doctor farmer friend
@@ -244,6 +244,10 @@ GIVEN_NAME_GENDER: dict[str, str] = {
 
 # Lower-case words that join the parts of a surname ("de Bourgh", "van Helsing").
 NAME_PARTICLES = _words("da de del della den der di du la le van von")
+# The particles that are no name alone: "La!" is an exclamation (Lydia
+# Bennet's), "De" or "Von" a fragment. Da, Della, Di and Van are also given
+# names or nicknames, so they stay possible.
+LONE_PARTICLES = NAME_PARTICLES - _words("da della di van")
 
 # Words that spaCy's small model sometimes labels as names when they start a
 # sentence or a line of dialogue: interjections, forms of address, adjectives and

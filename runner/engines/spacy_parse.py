@@ -47,7 +47,13 @@ from runner.analysis.entities import (
     with_title_article,
     without_format_characters,
 )
-from runner.analysis.lexicon import PERSON_NOUNS, PRONOUN_GENDER, SPEECH_VERBS
+from runner.analysis.lexicon import (
+    LONE_PARTICLES,
+    PERSON_NOUNS,
+    PRONOUN_GENDER,
+    SPEECH_VERBS,
+    name_word_key,
+)
 from runner.analysis.result_writer import TokenSpool
 from runner.analysis.self_naming import self_naming_pronoun
 from runner.analysis.token_table import TokenTable
@@ -415,6 +421,8 @@ class ChunkParser:
         for start, end, category in tags.spans:
             root = doc[start : end + 1].root
             lemma = root.lemma_.lower()
+            if start == end and name_word_key(root.text) in LONE_PARTICLES:
+                continue  # "La!" is an exclamation, no entity
             if root.pos_ == "PRON" and not _modifies_noun(doc, root, end):
                 if start == end and root.lower_ in PRONOUN_GENDER:
                     continue
