@@ -9,10 +9,10 @@ the service starts again. A second signal skips the rest of the grace period.
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import logging.config
 import signal
+import socket
 import sys
 
 from aiohttp import web
@@ -21,7 +21,9 @@ from server.app import SERVER_OPTIONS, create_app
 from server.auth import load_keys
 from server.config import Settings, load_settings
 from server.keys import SCHEDULER
+from server.listen import bind_listeners, listen_error
 from server.logs import log_event, logging_config
+from server.state_lock import StateDirInUse
 
 logger = logging.getLogger("server")
 
@@ -29,8 +31,13 @@ logger = logging.getLogger("server")
 REQUEST_DRAIN_S = 5.0
 
 
-async def serve(settings: Settings, keys: list[str]) -> None:
-    """Run the service until SIGTERM or SIGINT, then shut it down gracefully."""
+async def serve(
+    settings: Settings, keys: list[str], sockets: list[socket.socket]
+) -> None:
+    """Serve on the bound ``sockets`` until SIGTERM or SIGINT, then shut down.
+
+    The shutdown is graceful: see the module docstring.
+    """
     app = create_app(settings, keys)
     runner = web.AppRunner(
         app, access_log=logging.getLogger("aiohttp.access"),
@@ -38,14 +45,9 @@ async def serve(settings: Settings, keys: list[str]) -> None:
     )  # fmt: skip
     await runner.setup()
     try:
-        site = web.TCPSite(
-            runner, settings.host, settings.port, shutdown_timeout=REQUEST_DRAIN_S
-        )
-        try:
+        for sock in sockets:
+            site = web.SockSite(runner, sock, shutdown_timeout=REQUEST_DRAIN_S)
             await site.start()
-        except OSError as exc:
-            message = listen_error(settings.host, settings.port, exc)
-            raise RuntimeError(message) from None
         log_event(logger, "service.listening", url=f"http://{settings.host}:{settings.port}")
         signals = _signal_queue()
         received = await signals.get()
@@ -59,25 +61,6 @@ async def serve(settings: Settings, keys: list[str]) -> None:
         second.cancel()
     finally:
         await runner.cleanup()
-
-
-def listen_error(host: str, port: int, exc: OSError) -> str:
-    """Return the message for a failure to listen on ``host:port``, with the fix."""
-    where = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
-    if exc.errno == errno.EADDRINUSE:
-        return f"{where}; choose another --port or stop the other server"
-    if exc.errno == errno.EACCES:
-        return (
-            f"{where}; choose a --port above 1023, or give the service the right "
-            "to bind low ports (CAP_NET_BIND_SERVICE)"
-        )
-    # A name that does not resolve (socket.gaierror) or an address that no
-    # interface of this machine has (EADDRNOTAVAIL), among others.
-    return (
-        f"{where}; host {host!r} is not an address of this machine or a host name "
-        "that resolves to one. Pass a valid local address with --host or "
-        "BOOKNLP_JOBS_HOST, such as 127.0.0.1, or 0.0.0.0 for all interfaces"
-    )
 
 
 def _signal_queue() -> asyncio.Queue[signal.Signals]:
@@ -102,8 +85,19 @@ def main() -> int:
         engine=settings.engine, max_queue=settings.max_queue,
         state_dir=settings.state_dir,
     )  # fmt: skip
+    # Bound before the app starts, so that a port in use stops the start before
+    # the runner child loads its model.
     try:
-        asyncio.run(serve(settings, keys))
+        sockets = bind_listeners(settings.host, settings.port)
+    except OSError as exc:
+        message = listen_error(settings.host, settings.port, exc)
+        logger.error("cannot start: %s", message)
+        return 2
+    try:
+        asyncio.run(serve(settings, keys, sockets))
+    except StateDirInUse as exc:
+        logger.error("cannot start: %s", exc)
+        return 2
     except OSError as exc:
         # Raised while the state folder and its database are opened.
         logger.error(
@@ -114,6 +108,9 @@ def main() -> int:
     except (RuntimeError, ValueError) as exc:
         logger.error("cannot start: %s", exc)
         return 1
+    finally:
+        for sock in sockets:
+            sock.close()
     log_event(logger, "service.stopped")
     return 0
 

@@ -19,6 +19,7 @@ from server.jobs import JobTable
 from server.keys import SCHEDULER, SETTINGS, STARTED_AT, UPLOADS
 from server.routes import routes
 from server.scheduler import JobScheduler
+from server.state_lock import lock_state_dir
 from server.store import JobStore, SQLiteJobStore
 
 
@@ -54,12 +55,21 @@ def create_app(settings: Settings, keys: list[str] | None = None) -> web.Applica
 
 
 def open_job_table(settings: Settings, stack: contextlib.ExitStack) -> JobTable:
-    """Open the durable job table in the state folder, or a memory-only one."""
+    """Open the durable job table in the state folder, or a memory-only one.
+
+    The state folder is locked for as long as ``stack`` is open.
+
+    Raises:
+        StateDirInUse: another server uses the state folder.
+    """
     if settings.state_dir == MEMORY_STATE:
         spool_dir = tempfile.mkdtemp(prefix="booknlp-jobs-")
         stack.callback(shutil.rmtree, spool_dir, ignore_errors=True)
         return JobTable(spool_dir, settings.result_ttl_s, JobStore())
     os.makedirs(settings.state_dir, exist_ok=True)
+    # Locked before anything in the folder is read or deleted.
+    lock_fd = lock_state_dir(settings.state_dir)
+    stack.callback(os.close, lock_fd)
     store = SQLiteJobStore(settings.state_dir)
     stack.callback(store.close)
     return JobTable(settings.state_dir, settings.result_ttl_s, store)

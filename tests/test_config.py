@@ -81,7 +81,7 @@ def test_bad_host_named_with_fix(error: OSError) -> None:
     assert "--port" not in message
 
 
-def test_port_in_use_keeps_port_advice(tmp_path: Path) -> None:
+def test_port_in_use_exits_2_before_child(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -93,7 +93,11 @@ def test_port_in_use_keeps_port_advice(tmp_path: Path) -> None:
              "--port", str(port)],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
-    assert "address already in use; choose another --port" in done.stderr
+    assert "Address already in use" in done.stderr
+    assert f"another process listens on port {port} of 127.0.0.1" in done.stderr
+    assert "choose another --port" in done.stderr
     assert "--host" not in done.stderr
+    # The port is checked before the runner child loads its model.
+    assert "event=child.started" not in done.stderr
