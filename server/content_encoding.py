@@ -16,6 +16,7 @@ from server.errors import ApiError
 # Decoded in steps of this many bytes so that the size limit is checked as the
 # output grows, not after a decompression bomb has filled memory.
 STEP_BYTES = 1 << 20
+SUPPORTED_CODINGS = ("gzip", "x-gzip", "deflate")
 # zlib window bits: a gzip header, a zlib header, or raw deflate data.
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 _ZLIB_WBITS = zlib.MAX_WBITS
@@ -26,6 +27,17 @@ def content_codings(header: str) -> list[str]:
     """Return the codings named in a ``Content-Encoding`` header, in order."""
     codings = [part.strip().lower() for part in header.split(",")]
     return [coding for coding in codings if coding and coding != "identity"]
+
+
+def check_content_codings(codings: list[str]) -> None:
+    """Raise ApiError 415 for a coding other than gzip, x-gzip and deflate."""
+    for coding in codings:
+        if coding not in SUPPORTED_CODINGS:
+            raise ApiError(
+                415, "unsupported_content_encoding",
+                f"Content-Encoding {coding!r} is not supported; send the text "
+                "uncompressed, or compressed with gzip or deflate",
+            )  # fmt: skip
 
 
 def decode_body(body: bytes, header: str, limit: int) -> bytes:
@@ -40,13 +52,7 @@ def decode_body(body: bytes, header: str, limit: int) -> bytes:
             is larger than ``limit`` bytes.
     """
     codings = content_codings(header)
-    for coding in codings:
-        if coding not in ("gzip", "x-gzip", "deflate"):
-            raise ApiError(
-                415, "unsupported_content_encoding",
-                f"Content-Encoding {coding!r} is not supported; send the text "
-                "uncompressed, or compressed with gzip or deflate",
-            )  # fmt: skip
+    check_content_codings(codings)
     for coding in reversed(codings):
         if coding == "deflate":
             wbits = _ZLIB_WBITS if _has_zlib_header(body) else _RAW_WBITS

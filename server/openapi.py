@@ -682,7 +682,10 @@ def _submission_errors() -> Schema:
             "max_queue jobs are already waiting, max_concurrent_uploads bodies are "
             "being read, the service is shutting down, the runner has failed "
             "to load its engine several times in a row, or the text could not be "
-            "written to the state folder.",
+            "written to the state folder. Invalid headers (content type, "
+            "charset, Content-Encoding, a Content-Length over max_body_bytes) "
+            "get their 4xx first, but a body that is invalid (such as malformed "
+            "JSON) may get 503 too while the queue is full.",
             "queue_full", "shutting_down", "too_many_uploads", "engine_unavailable",
             "storage_error",
             **{"Retry-After": _ref("headers", "RetryAfter")},
@@ -714,6 +717,8 @@ def _analyze_operation() -> Schema:
         "responses": {
             "200": _response("The finished analysis.", _schema_ref("Result")),
             "202": _accepted_job(),
+            "404": _error("The result file was deleted outside the service.",
+                          "result_missing"),
             "409": _error("The job failed or was cancelled.", "job_failed",
                           "job_cancelled"),
             **_submission_errors(),
@@ -793,6 +798,9 @@ def _result_operation() -> Schema:
         "responses": {
             "200": _response("The analysis.", _schema_ref("Result")),
             **_job_errors(),
+            "404": _error("The job is unknown or expired, or its result file was "
+                          "deleted outside the service.", "job_not_found",
+                          "result_missing"),
             "409": _error("The job failed or was cancelled.", "job_failed",
                           "job_cancelled"),
             "425": _error("The job is pending or running.", "job_not_finished"),
@@ -812,8 +820,10 @@ def _native_archive_operation() -> Schema:
             "200": {"description": "The archive.",
                     "content": {"application/zip": {"schema": archive}}},
             **_job_errors(),
-            "404": _error("The job is unknown or expired, or its engine wrote no "
-                          "BookNLP files.", "job_not_found", "no_native_output"),
+            "404": _error("The job is unknown or expired, its engine wrote no "
+                          "BookNLP files, or its result file was deleted outside "
+                          "the service.", "job_not_found", "no_native_output",
+                          "result_missing"),
             "409": _error("The job failed or was cancelled.", "job_failed",
                           "job_cancelled"),
             "425": _error("The job is pending or running.", "job_not_finished"),

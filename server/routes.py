@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import time
 from typing import Any
@@ -15,18 +16,12 @@ from runner.protocol import ENGINES, native_archive_path
 from server.auth import OWNER_KEY
 from server.content_encoding import content_codings, decode_body
 from server.errors import ApiError, json_response
+from server.headers import check_submission_headers
 from server.jobs import Job, JobStatus, is_job_id, new_job_id
 from server.keys import SCHEDULER, SETTINGS, STARTED_AT, UPLOADS
 from server.logs import log_event
 from server.scheduler import JobScheduler, QueueFull, engine_unavailable_message
-from server.submission import (
-    Submission,
-    check_analysed_text,
-    check_query_encoding,
-    count_tokens,
-    parse_body,
-)
-from server.supervisor import MAX_RESTART_DELAY_S
+from server.submission import Submission, check_analysed_text, count_tokens, parse_body
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -44,17 +39,12 @@ def _scheduler(request: web.Request) -> JobScheduler:
 
 
 async def _read_submission(request: web.Request) -> tuple[Submission, int]:
-    """Parse the request into a submission and count its tokens off the loop."""
+    """Parse the request into a submission and count its tokens off the loop.
+
+    The caller runs ``check_submission_headers`` first, which rejects a
+    declared Content-Length over the limit before the body is read here.
+    """
     settings = request.app[SETTINGS]
-    declared = request.content_length
-    if declared is not None and declared > settings.max_body_bytes:
-        # Rejected from the header alone, before any of the body is read.
-        raise ApiError(
-            413, "body_too_large",
-            f"request body of {declared} bytes is larger than the limit of "
-            f"{settings.max_body_bytes} bytes; split the book or raise "
-            "BOOKNLP_JOBS_MAX_BODY_BYTES",
-        )  # fmt: skip
     body = await _read_body(request)
     loop = asyncio.get_running_loop()
     encoding = request.headers.get("Content-Encoding", "")
@@ -62,7 +52,6 @@ async def _read_submission(request: web.Request) -> tuple[Submission, int]:
         body = await loop.run_in_executor(
             None, decode_body, body, encoding, settings.max_body_bytes
         )
-    check_query_encoding(request.rel_url.raw_query_string)
     submission = parse_body(
         body, request.content_type, request.query, ENGINES[settings.engine],
         request.charset,
@@ -125,11 +114,17 @@ def _check_queue_space(scheduler: JobScheduler) -> None:
             "has restarted",
             headers={"Retry-After": str(SHUTDOWN_RETRY_AFTER_S)},
         )  # fmt: skip
-    reason = scheduler.supervisor.unavailable_reason
+    supervisor = scheduler.supervisor
+    reason = supervisor.unavailable_reason
     if reason is not None:
+        next_start_s = supervisor.seconds_until_start()
+        # The load time of a child is unknown, so while one loads, the delay
+        # before its start is the estimate.
+        wait_s = supervisor.restart_delay_s() if next_start_s is None else next_start_s
         raise ApiError(
-            503, "engine_unavailable", engine_unavailable_message(reason),
-            headers={"Retry-After": str(round(MAX_RESTART_DELAY_S))},
+            503, "engine_unavailable",
+            engine_unavailable_message(reason, next_start_s),
+            headers={"Retry-After": str(max(1, math.ceil(wait_s)))},
         )  # fmt: skip
     if len(scheduler.pending) >= scheduler.settings.max_queue:
         _raise_queue_full(QueueFull(scheduler.settings.max_queue, scheduler.retry_after_s()))
@@ -233,10 +228,14 @@ def _status_body(request: web.Request, job: Job) -> dict[str, Any]:
 @routes.post("/v1/jobs")
 async def submit_job(request: web.Request) -> web.Response:
     scheduler = _scheduler(request)
+    settings = request.app[SETTINGS]
+    # A request that its headers already condemn gets its 4xx before a 503
+    # that would invite a retry.
+    check_submission_headers(request, settings.max_body_bytes)
     _check_queue_space(scheduler)
     submission, tokens = await _read_submission(request)
     _check_token_limit(
-        tokens, request.app[SETTINGS].max_tokens,
+        tokens, settings.max_tokens,
         "Split the book into parts and submit each part as its own job.",
     )  # fmt: skip
     job = await _enqueue(request, submission, tokens)
@@ -341,9 +340,7 @@ async def job_native_archive(request: web.Request) -> web.StreamResponse:
                 f"{request.app[SETTINGS].engine!r}. Fetch GET "
                 f"/v1/jobs/{job.job_id}/result instead",
             )  # fmt: skip
-        raise ApiError(
-            404, "job_not_found", f"the result of job {job.job_id} has expired"
-        )  # fmt: skip
+        raise _result_missing(request, job, job.result_path)
     disposition = f'attachment; filename="{job.job_id}.booknlp.zip"'
     return await _stream_result(
         request, job, path, "application/zip", {"Content-Disposition": disposition}
@@ -363,24 +360,25 @@ async def _stream_result(
     ignored: a result is always sent whole, with 200, which keeps every error a
     JSON body.
     """
+    path = path or job.result_path
     try:
-        handle = open(path or job.result_path, "rb")
+        handle = open(path, "rb")
     except FileNotFoundError:
-        raise ApiError(
-            404, "job_not_found", f"the result of job {job.job_id} has expired"
-        ) from None
+        raise _result_missing(request, job, path) from None
     loop = asyncio.get_running_loop()
     with handle:
         response = web.StreamResponse(
             headers={"Content-Type": content_type, **(headers or {})}
         )
         response.content_length = os.fstat(handle.fileno()).st_size
-        await response.prepare(request)
-        if request.method == "HEAD":
-            # A stream response sends what is written to it, even for HEAD.
-            await response.write_eof()
-            return response
         try:
+            # prepare writes the headers, so it fails too when the client has
+            # gone, as POST /v1/analyze clients do during a long wait.
+            await response.prepare(request)
+            if request.method == "HEAD":
+                # A stream response sends what is written to it, even for HEAD.
+                await response.write_eof()
+                return response
             while block := await loop.run_in_executor(None, handle.read, RESULT_BLOCK_BYTES):
                 await response.write(block)
             await response.write_eof()
@@ -391,6 +389,26 @@ async def _stream_result(
                 remote=request.remote, error=exc,
             )  # fmt: skip
     return response
+
+
+def _result_missing(request: web.Request, job: Job, path: str) -> ApiError:
+    """Log and return the error for a finished job's file missing within its TTL.
+
+    The service deletes result files only when their job expires, and an
+    expired job is not found at all. So the file was deleted or moved by
+    something else, by hand or by another program on the state folder.
+    """
+    log_event(
+        logger, "job.result_missing", logging.ERROR, job_id=job.job_id, path=path
+    )  # fmt: skip
+    ttl_s = request.app[SETTINGS].result_ttl_s
+    return ApiError(
+        404, "result_missing",
+        f"the result file of job {job.job_id} is missing from the server's state "
+        f"folder, although the job finished less than {ttl_s:.0f} s ago and its "
+        "result should still be kept, so it was deleted or moved outside the "
+        "service. Submit the book again",
+    )  # fmt: skip
 
 
 def _check_result_ready(request: web.Request, job: Job) -> None:
@@ -436,8 +454,8 @@ async def analyze(request: web.Request) -> web.StreamResponse:
     scheduler = _scheduler(request)
     # The size is checked first, because a document over sync_max_tokens never
     # fits here, and a 503 would invite a retry that cannot succeed. The check
-    # needs the body, so it is read even while the queue is full. A body over
-    # max_body_bytes is still rejected from its Content-Length before that.
+    # needs the body, so it is read even while the queue is full.
+    check_submission_headers(request, settings.max_body_bytes)
     submission, tokens = await _read_submission(request)
     _check_token_limit(
         tokens, settings.sync_max_tokens,

@@ -15,6 +15,7 @@ import orjson
 
 from runner.analysis.layout import find_analysed_span, normalize_text
 from runner.protocol import ALL_COMPONENTS, EngineSpec
+from server.charsets import text_encoding
 from server.errors import ApiError
 
 MAX_BOOK_ID_CHARS = 256
@@ -49,7 +50,7 @@ COMPONENT_ALIASES = {
 # hyphenated run ("a-a-a-...") is counted token by token, as the engine splits it.
 _TOKEN_PATTERN = re.compile(r"\w+|[^\w\s]")
 # A lone surrogate is no character, so a text that contains one cannot be
-# stored as UTF-8. Codecs such as utf-7 and raw_unicode_escape decode to one.
+# stored as UTF-8. Codecs such as utf-7 decode to one.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -205,25 +206,14 @@ def _json_type(value: Any) -> str:
 
 def _decode_text(body: bytes, charset: str | None) -> str:
     """Decode ``body`` with ``charset`` (UTF-8 when None)."""
-    encoding = "utf-8"
+    encoding = text_encoding(charset) if charset else "utf-8"
+    byte_order_marks = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    if encoding == "utf-16" and not body.startswith(byte_order_marks):
+        # RFC 2781: UTF-16 without a byte-order mark is big-endian, while
+        # Python's codec would assume the machine's order.
+        encoding = "utf-16-be"
     try:
-        if charset:
-            encoding = codecs.lookup(charset).name
-        if encoding == "utf-16" and not body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            # RFC 2781: UTF-16 without a byte-order mark is big-endian, while
-            # Python's codec would assume the machine's order.
-            encoding = "utf-16-be"
-        # decode raises LookupError for codecs that are not text encodings
-        # (base64, zlib), which codecs.lookup accepts.
         text = body.decode(encoding)
-    except LookupError:
-        raise ApiError(
-            400, "invalid_charset",
-            f"charset {(charset or '')[:40]!r} in the Content-Type header is not "
-            "a known text encoding; convert the text to UTF-8 and send "
-            "charset=utf-8, or name its encoding (for example latin-1)",
-            charset=(charset or "")[:40],
-        ) from None  # fmt: skip
     except UnicodeDecodeError as exc:
         name = "UTF-8" if encoding == "utf-8" else encoding
         raise ApiError(
@@ -234,8 +224,8 @@ def _decode_text(body: bytes, charset: str | None) -> str:
             field="text", offset=exc.start,
         ) from None  # fmt: skip
     except (UnicodeError, ValueError, IndexError) as exc:
-        # Some codecs (punycode, idna, undefined) raise these instead, with no
-        # byte offset.
+        # text_encoding rejects the codecs known to raise these (punycode,
+        # idna, undefined). This keeps another such codec a 400, not a 500.
         raise ApiError(
             400, "invalid_encoding",
             f"body could not be decoded as {encoding} ({exc}); convert the file "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from typing import Any
 
 import pytest
 
@@ -116,4 +118,48 @@ async def test_aborted_upload_logged_without_traceback(
     writer.close()
     await asyncio.sleep(0.3)
     assert "event=upload.aborted" in caplog.text
+    assert "Traceback" not in caplog.text
+
+
+async def test_analyze_disconnect_logged_cleanly(
+    make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    client = await make_client()
+    blocker = await submit_text(client, "#test-engine chunks=400 delay_s=0.05\nslow")
+    await wait_status(client, blocker["job_id"], {"running"})
+
+    reader, writer = await open_raw(client)
+    body = b"word " * 4000
+    writer.write(
+        b"POST /v1/analyze HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    await writer.drain()
+    jobs: list[dict[str, Any]] = []
+    while len(jobs) < 2:
+        await asyncio.sleep(0.02)
+        jobs = (await (await client.get("/v1/jobs")).json())["jobs"]
+    job_id = jobs[1]["job_id"]
+
+    writer.close()
+    await writer.wait_closed()
+    # The analyze job starts only once the server has seen the client go.
+    deadline = time.monotonic() + 30
+    connections = client.server.runner.server.connections
+    while not any(handler.transport is None for handler in connections):
+        assert time.monotonic() < deadline, "the server did not see the close"
+        await asyncio.sleep(0.02)
+        connections = client.server.runner.server.connections
+    await client.delete(f"/v1/jobs/{blocker['job_id']}")
+    await wait_status(client, job_id, {"completed"})
+
+    aborted = f"event=result.download_aborted job_id={job_id} "
+    deadline = time.monotonic() + 30
+    while not any(aborted in record.getMessage() for record in caplog.records):
+        assert "unhandled error" not in caplog.text
+        assert time.monotonic() < deadline, f"no {aborted!r} line in the log"
+        await asyncio.sleep(0.02)
+    assert "unhandled error" not in caplog.text
     assert "Traceback" not in caplog.text

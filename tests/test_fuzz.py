@@ -372,6 +372,10 @@ def test_submission_endpoints_fuzzed(service: LiveService) -> None:
     assert_healthy(service)
 
 
+# Statuses that POST /v1/jobs sends from the request line and headers alone.
+HEADER_CHECK_STATUSES = frozenset({400, 413, 415})
+
+
 async def _fill_queue(client: TestClient, max_queue: int) -> str:
     """Start a long job and queue ``max_queue`` more; return the long job's id."""
     blocker = await submit_text(client, LONG_JOB)
@@ -382,10 +386,12 @@ async def _fill_queue(client: TestClient, max_queue: int) -> str:
 
 
 def test_submissions_on_full_queue(tmp_path: Any) -> None:
-    # POST /v1/jobs checks the queue before it reads the body, so it gets 503.
-    # POST /v1/analyze reads and checks the body first, so that a document over
-    # sync_max_tokens gets 413 rather than a 503 that retrying cannot cure:
-    # there bad input keeps its 4xx and only valid input gets 503.
+    # POST /v1/jobs checks the request line and headers, then the queue, and
+    # reads the body only then: invalid headers get their 4xx (400, 413, 415)
+    # and everything else 503. POST /v1/analyze reads and checks the body
+    # first, so that a document over sync_max_tokens gets 413 rather than a 503
+    # that retrying cannot cure: there bad input keeps its 4xx and only valid
+    # input gets 503.
     service = LiveService(str(tmp_path), max_queue=3, max_body_bytes=MAX_BODY_BYTES)
     try:
         blocker = service.run(_fill_queue(service.client, 3))
@@ -398,6 +404,9 @@ def test_submissions_on_full_queue(tmp_path: Any) -> None:
                 # An input of unknown validity may get any 4xx.
                 known = request.expected or frozenset(range(400, 500))
                 expected |= known - {200, 202}
+            else:
+                known = request.expected or HEADER_CHECK_STATUSES
+                expected |= known & HEADER_CHECK_STATUSES
             full = dataclasses.replace(request, expected=frozenset(expected))
             assert_reply_valid(full, full.send(service))
 

@@ -54,12 +54,57 @@ async def test_full_queue_answers_503(make_client: ClientFactory) -> None:
     assert stats["queue"]["waiting"] == 10
 
 
-async def test_analyze_size_checked_before_queue(make_client: ClientFactory) -> None:
-    client = await make_client(max_queue=2, sync_max_tokens=5)
+# (case, Content-Type, extra headers, status, code) of requests that their
+# headers alone condemn.
+HEADER_REJECTIONS = [
+    ("html", "text/html", {}, 415, "unsupported_media_type"),
+    ("unknown charset", "text/plain; charset=klingon", {}, 400, "invalid_charset"),
+    ("codec charset", "text/plain; charset=unicode_escape", {}, 400,
+     "invalid_charset"),
+    ("brotli", "text/plain", {"Content-Encoding": "br"}, 415,
+     "unsupported_content_encoding"),
+]  # fmt: skip
+
+
+async def fill_queue(client, waiting: int) -> dict:
+    """Start a slow job, then queue ``waiting`` more; return the running one."""
     blocker = await submit_text(client, "#test-engine chunks=600 delay_s=0.1\nslow")
     await wait_status(client, blocker["job_id"], {"running"})
-    for n in range(2):
+    for n in range(waiting):
         await submit_text(client, f"waiting {n}")
+    return blocker
+
+
+async def test_full_queue_checks_headers_first(make_client: ClientFactory) -> None:
+    client = await make_client(max_queue=2, max_body_bytes=4096)
+    blocker = await fill_queue(client, 2)
+
+    for case, content_type, headers, status, code in HEADER_REJECTIONS:
+        response = await client.post(
+            "/v1/jobs", data=b"some words",
+            headers={"Content-Type": content_type, **headers},
+        )  # fmt: skip
+        body = await response.json()
+        assert response.status == status, (case, body)
+        assert body["error"]["code"] == code, case
+        assert "Retry-After" not in response.headers, case
+    too_large = await client.post(
+        "/v1/jobs", data=b"word " * 1000, headers={"Content-Type": "text/plain"}
+    )
+    assert too_large.status == 413
+    assert (await too_large.json())["error"]["code"] == "body_too_large"
+    # Judging a malformed JSON body needs the body, which waits for a slot.
+    malformed = await client.post(
+        "/v1/jobs", data=b'{"text": ', headers={"Content-Type": "application/json"}
+    )
+    assert malformed.status == 503
+    assert (await malformed.json())["error"]["code"] == "queue_full"
+    await client.delete(f"/v1/jobs/{blocker['job_id']}")
+
+
+async def test_analyze_size_checked_before_queue(make_client: ClientFactory) -> None:
+    client = await make_client(max_queue=2, sync_max_tokens=5)
+    blocker = await fill_queue(client, 2)
 
     too_long = await client.post("/v1/analyze", json={"text": "a b c d e f g"})
     body = await too_long.json()

@@ -22,7 +22,7 @@ BAD_REQUESTS: list[tuple[str, bytes, dict[str, str], Any, int, str, str]] = [
     ("book id object", b'{"text": "a", "book_id": {}}', JSON, {}, 400,
      "invalid_field", "got a JSON object"),
     ("punycode charset", b"hello world", {"Content-Type": "text/plain; charset=punycode"},
-     {}, 400, "invalid_encoding", "punycode"),
+     {}, 400, "invalid_charset", "'punycode'"),
     ("book id line separator", '{"text": "a", "book_id": "a\u2028b"}'.encode(), JSON,
      {}, 400, "invalid_field", "U+2028"),
     ("null text", b'{"text": null}', JSON, {}, 400, "missing_field", "is null"),
@@ -74,9 +74,7 @@ BAD_REQUESTS: list[tuple[str, bytes, dict[str, str], Any, int, str, str]] = [
     ("utf-7 lone surrogate", b"Tom +2AA- met",
      {"Content-Type": "text/plain; charset=utf-7"}, {"model": "fast"}, 400,
      "invalid_encoding", "U+D800 at character offset 4"),
-    ("escape lone surrogate", b"Tom \\ud800 met.",
-     {"Content-Type": "text/plain; charset=raw_unicode_escape"}, {}, 400,
-     "invalid_encoding", "U+D800 at character offset 4"),
+
     ("only format characters", '{"text": "\u200b\u200b\u200f"}'.encode(), JSON,
      {}, 400, "empty_text", "invisible format characters such as U+200B"),
     ("format characters and spaces", "\u200b \ufeff\n\u2060".encode(), TEXT, {},
@@ -122,6 +120,31 @@ async def test_text_error_names_next_step(
     message = (await response.json())["error"]["message"]
     assert response.status == 400
     assert next_step in message
+
+
+@pytest.mark.parametrize(
+    "charset",
+    ["unicode_escape", "raw_unicode_escape", "idna", "punycode", "undefined",
+     "charmap", "base64", "Unicode-Escape"],
+)  # fmt: skip
+async def test_codec_not_charset_rejected(
+    make_client: ClientFactory, charset: str
+) -> None:
+    client = await make_client()
+    for content_type in ("text/plain", "application/json"):
+        response = await client.post(
+            "/v1/jobs", data=b'{"text": "Tom \\u0041 met."}',
+            headers={"Content-Type": f"{content_type}; charset={charset}"},
+        )  # fmt: skip
+        error = (await response.json())["error"]
+        assert response.status == 400, content_type
+        assert error["code"] == "invalid_charset", content_type
+        assert error["charset"] == charset, content_type
+        assert f"charset {charset!r}" in error["message"], content_type
+        assert "send charset=utf-8" in error["message"], content_type
+        assert "latin-1, windows-1252, utf-16" in error["message"], content_type
+    listed = await (await client.get("/v1/jobs")).json()
+    assert listed["count"] == 0
 
 
 @pytest.mark.parametrize(
