@@ -87,6 +87,10 @@ class Job:
     attempts: int = 0
     # Fingerprint of the API key that submitted the job, None without keys.
     owner: str | None = None
+    # Pid of the runner child that last ran the job, None before it first runs.
+    # Stored, so that a job failed after a restart can name the child in the
+    # previous run's log.
+    child_pid: int | None = None
 
     def to_record(self) -> dict[str, Any]:
         """Return the job as plain values for the job store."""

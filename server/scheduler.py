@@ -21,7 +21,7 @@ from server.guards import MIB, MemoryGuard, memory_limit_mb
 from server.jobs import Job, JobStatus, JobTable
 from server.logs import log_event
 from server.metrics import ServiceMetrics, restart_cause
-from server.supervisor import MAX_RESTART_DELAY_S, RunnerSupervisor
+from server.supervisor import RunnerSupervisor
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +41,36 @@ class QueueFull(Exception):
         self.retry_after_s = retry_after_s
 
 
-def engine_unavailable_message(reason: str) -> str:
-    """Return the error for jobs and submissions while the engine cannot start."""
+def engine_unavailable_message(reason: str, next_start_s: float | None) -> str:
+    """Return the error for submissions while the engine cannot start.
+
+    ``next_start_s`` is the wait until the service starts the next runner
+    child, or None while a child is loading the engine.
+    """
+    if next_start_s is None:
+        retry = "A new runner child is loading the engine now"
+    else:
+        retry = f"The service starts a new runner child in {next_start_s:.1f} s"
     return (
-        f"the runner cannot load its engine: {reason}. Fix the cause named here; "
-        f"the service retries every {MAX_RESTART_DELAY_S:.0f} s and takes jobs "
-        "again once the engine loads (GET /v1/ready says when)"
+        f"the runner cannot load its engine: {reason}. {retry}, and the service "
+        "takes jobs again once a child has loaded it (GET /v1/ready then returns "
+        "200). Fix the cause named here"
+    )
+
+
+def waiting_jobs_failed_message(
+    reason: str, next_start_s: float | None, failed_starts: int, failed_jobs: int
+) -> str:
+    """Return the error of the waiting jobs failed because the engine cannot start."""
+    others = failed_jobs - 1
+    jobs = "this job"
+    if others:
+        jobs += f" and the {others} other waiting job{'s' if others > 1 else ''}"
+    return (
+        f"{engine_unavailable_message(reason, next_start_s)}. The runner failed to "
+        f"load its engine {failed_starts} times in a row, so the service failed "
+        f"all jobs that were waiting: {jobs}. Submit the book again once GET "
+        "/v1/ready returns 200"
     )
 
 
@@ -140,14 +164,14 @@ class JobScheduler:
                     "message": f"the service stopped while running this job "
                     f"{job.attempts} times; it is not tried again. Check the "
                     "service log for a crash or an out-of-memory kill",
-                })  # fmt: skip
+                }, child_pid=job.child_pid)  # fmt: skip
                 continue
             if not os.path.exists(job.text_path):
                 self._finish(job, JobStatus.FAILED, {
                     "code": "text_missing",
                     "message": f"the text of this job ({job.text_path}) was lost "
                     "while the service was down; submit the book again",
-                })  # fmt: skip
+                }, child_pid=job.child_pid)  # fmt: skip
                 continue
             was_running = job.status is JobStatus.RUNNING
             job.status, job.progress, job.stage = JobStatus.PENDING, 0.0, None
@@ -244,6 +268,7 @@ class JobScheduler:
             self.pending.popleft()
             job.status, job.started_at, job.stage = JobStatus.RUNNING, time.time(), None
             job.attempts += 1
+            job.child_pid = self.supervisor.pid
             self.table.save(job)
             self.running = job
             self.memory.reset_peak()
@@ -359,14 +384,24 @@ class JobScheduler:
 
     def _fail_waiting(self, reason: str) -> None:
         """Fail every waiting job: the engine has failed to start several times."""
-        error = {
-            "code": "engine_unavailable",
-            "message": engine_unavailable_message(reason),
-        }
-        while self.pending:
-            job = self.table.get(self.pending.popleft())
-            if job is not None:
-                self._finish(job, JobStatus.FAILED, error)
+        waiting = [self.table.get(job_id) for job_id in self.pending]
+        jobs = [job for job in waiting if job is not None]
+        self.pending.clear()
+        if not jobs:
+            return
+        message = waiting_jobs_failed_message(
+            reason, self.supervisor.seconds_until_start(),
+            self.supervisor.failed_starts, len(jobs),
+        )  # fmt: skip
+        log_event(
+            logger, "job.waiting_failed", logging.WARNING, jobs=len(jobs),
+            job_ids=",".join(job.job_id for job in jobs),
+            failed_starts=self.supervisor.failed_starts,
+        )  # fmt: skip
+        for job in jobs:
+            self._finish(job, JobStatus.FAILED, {
+                "code": "engine_unavailable", "message": message,
+            })  # fmt: skip
 
     def _memory_over_limit(self, current_mb: float, peak_mb: float) -> None:
         if self._kill_cause is not None:
@@ -430,7 +465,9 @@ class JobScheduler:
         """Record how ``job`` ended and log it.
 
         ``child_pid`` is the child that ran the job, logged with a failure. It
-        defaults to the current child when ``job`` is the running one.
+        defaults to the current child when ``job`` is the running one. For a
+        job that fails as the service starts again, the caller passes the
+        child of the previous run, which is None for a job that never ran.
         """
         job.status, job.finished_at, job.error = status, time.time(), error
         if self.running is job:
@@ -487,7 +524,7 @@ class JobScheduler:
                 )  # fmt: skip
         elif job.status is JobStatus.FAILED:
             error = job.error or {}
-            # A job that failed before it reached a child has no child_pid.
+            # A job that failed before any child ran it has no child_pid.
             child = {"child_pid": child_pid} if child_pid is not None else {}
             log_event(
                 logger, "job.failed", logging.WARNING, job_id=job.job_id,

@@ -43,12 +43,17 @@ LOADING = "loading"
 IDLE = "idle"
 
 
-def describe_exit(exitcode: int | None, activity: str = RUNNING_JOB) -> str:
+def describe_exit(
+    exitcode: int | None, activity: str = RUNNING_JOB, restart_note: bool = True
+) -> str:
     """Turn a process exit code into the cause a user reads in a job's error.
 
     ``activity`` is RUNNING_JOB, LOADING (the engine was not loaded yet) or
     IDLE (loaded, with no job). The advice differs, because only a running job
-    can be resubmitted.
+    can be resubmitted. ``restart_note`` adds, for a child killed with no job,
+    that a new child starts and no job was lost. That is true of this death,
+    but it would contradict the error of the jobs that fail once the engine
+    counts as unavailable.
     """
     if exitcode is None:
         return "runner child vanished without an exit status"
@@ -62,10 +67,10 @@ def describe_exit(exitcode: int | None, activity: str = RUNNING_JOB) -> str:
     if signum != signal.SIGKILL:
         if activity == RUNNING_JOB:
             return f"runner child was killed by {name}; resubmit the job"
-        return (
-            f"runner child was killed by {name} {_activity_phrase(activity)}; the "
-            "service starts a new child, and no job was lost"
-        )
+        killed = f"runner child was killed by {name} {_activity_phrase(activity)}"
+        if not restart_note:
+            return killed
+        return f"{killed}; the service starts a new child, and no job was lost"
     killers = (
         "either by the kernel for using too much memory (the kernel log names the "
         "OOM killer) or by an operator"
@@ -75,16 +80,18 @@ def describe_exit(exitcode: int | None, activity: str = RUNNING_JOB) -> str:
             f"runner child was killed by {name}: {killers}. Resubmit the job, split "
             "into shorter texts if memory ran out"
         )
+    note = ""
+    if restart_note:
+        note = " The service starts a new child and no job was lost."
     if activity == LOADING:
         return (
             f"runner child was killed by {name} while it loaded its model, with no "
-            f"job running: {killers}. The service starts a new child and no job "
-            "was lost. If the OOM killer did it, free memory on the machine, or "
-            "raise MemoryMax= in the systemd unit if it is set"
+            f"job running: {killers}.{note} If the OOM killer did it, free memory "
+            "on the machine, or raise MemoryMax= in the systemd unit if it is set"
         )
     return (
-        f"runner child was killed by {name} with no job running: {killers}. The "
-        "service starts a new child, and no job was lost"
+        f"runner child was killed by {name} with no job running: {killers}."
+        f"{note.rstrip('.')}"
     )
 
 
@@ -132,6 +139,8 @@ class RunnerSupervisor:
         self.last_error: str | None = "runner child is starting"
         self.restarts = 0
         self.started_at: float | None = None
+        # time.monotonic() at which the next child starts, or None while one runs.
+        self._next_start_at: float | None = None
 
     @property
     def pid(self) -> int | None:
@@ -142,14 +151,35 @@ class RunnerSupervisor:
         return self.ready_info is not None and self._conn is not None
 
     @property
+    def failed_starts(self) -> int:
+        """Return how many starts in a row ended before the child was ready."""
+        return self._failed_starts
+
+    @property
     def unavailable_reason(self) -> str | None:
         """Return why the engine cannot start, once it has failed often enough."""
         if self._failed_starts >= UNAVAILABLE_AFTER_FAILED_STARTS:
             return self.start_failure
         return None
 
+    def restart_delay_s(self) -> float:
+        """Return the wait before a restart, from the failed starts in a row.
+
+        It is 0 after the death of a child that was ready, then 0.5, 1.5, 3.5,
+        7.5 s and so on for each start in a row that ends before the child is
+        ready, up to MAX_RESTART_DELAY_S.
+        """
+        return min(MAX_RESTART_DELAY_S, 0.5 * (2**self._failed_starts) - 0.5)
+
+    def seconds_until_start(self) -> float | None:
+        """Return the seconds until the next child starts, or None while one runs."""
+        if self._next_start_at is None:
+            return None
+        return max(0.0, self._next_start_at - time.monotonic())
+
     async def start(self) -> None:
         """Spawn a fresh child; it reports ``ready`` once its model is loaded."""
+        self._next_start_at = None
         loop = asyncio.get_running_loop()
         parent_conn, child_conn = self._context.Pipe(duplex=True)
         process = self._context.Process(
@@ -283,18 +313,18 @@ class RunnerSupervisor:
             activity = LOADING
         else:
             activity = IDLE
-        cause = describe_exit(process.exitcode, activity)
-        kill_code = None
         request, self._kill_request = self._kill_request, None
+        kill_code, kill_reason = None, None
         if (
             request is not None
             and request[0] is process
             and process.exitcode == -signal.SIGKILL
         ):
-            _, kill_code, reason = request
-            cause = f"the service killed the runner child: {reason}"
-        elif self.last_error and self.ready_info is None and process.exitcode == 1:
-            cause = f"{cause}: {self.last_error}"
+            _, kill_code, kill_reason = request
+        cause = self._death_cause(process, activity, kill_reason, restart_note=True)
+        # The cause without "no job was lost", which the jobs that fail once the
+        # engine counts as unavailable would contradict.
+        failure = self._death_cause(process, activity, kill_reason, restart_note=False)
         was_ready = self.ready_info is not None
         self.ready_info = None
         self.last_error = cause
@@ -305,13 +335,33 @@ class RunnerSupervisor:
                 **self._job_field(), cause=cause,
             )  # fmt: skip
             self._failed_starts = 0 if was_ready else self._failed_starts + 1
-            self.start_failure = None if was_ready else cause
+            self.start_failure = None if was_ready else failure
+            # Set before on_exit, so that its messages can name the delay.
+            delay_s = self.restart_delay_s()
+            self._next_start_at = time.monotonic() + delay_s
         self._on_exit(cause, process.pid, kill_code)
         if self._stopping:
             return
         self.restarts += 1
-        delay_s = min(MAX_RESTART_DELAY_S, 0.5 * (2**self._failed_starts) - 0.5)
         await self._restart_after(delay_s)
+
+    def _death_cause(
+        self,
+        process: BaseProcess,
+        activity: str,
+        kill_reason: str | None,
+        restart_note: bool,
+    ) -> str:
+        """Describe why ``process`` died.
+
+        ``kill_reason`` is the front's reason when the front killed the child.
+        """
+        if kill_reason is not None:
+            return f"the service killed the runner child: {kill_reason}"
+        cause = describe_exit(process.exitcode, activity, restart_note)
+        if self.last_error and self.ready_info is None and process.exitcode == 1:
+            cause = f"{cause}: {self.last_error}"
+        return cause
 
     async def _restart_after(self, delay_s: float) -> None:
         if delay_s > 0:

@@ -222,7 +222,9 @@ async def test_unloadable_engine_fails_waiting_jobs(
     body = await rejected.json()
     assert rejected.status == 503
     assert body["error"]["code"] == "engine_unavailable"
-    assert rejected.headers["Retry-After"] == "30"
+    # Three failed starts in a row: the next start comes at most 3.5 s later.
+    assert 1 <= int(rejected.headers["Retry-After"]) <= 4
+    assert "every 30 s" not in body["error"]["message"]
     ready = await (await client.get("/v1/ready")).json()
     assert "scripted load failure" in ready["error"]["message"]
 
@@ -276,3 +278,37 @@ async def test_kill_while_idle_logged_without_job(
     assert "with no job running" in died[0]
     assert "no job was lost" in died[0]
     assert "Resubmit" not in died[0]
+
+
+async def test_kills_while_loading_fail_waiting_jobs(
+    make_client: ClientFactory,
+) -> None:
+    # The spaCy engine takes seconds to load, so each child is still loading
+    # when the test kills it.
+    client = await make_client(engine="spacy", wait=False)
+    waiting = await submit_text(client, "a book")
+    killed: set[int] = set()
+    deadline = time.monotonic() + 120
+    while len(killed) < 3:
+        assert time.monotonic() < deadline, f"killed only {len(killed)} children"
+        child = (await (await client.get("/v1/jobs/stats")).json())["child"]
+        if child["pid"] not in killed and not child["ready"]:
+            os.kill(child["pid"], signal.SIGKILL)
+            killed.add(child["pid"])
+        await asyncio.sleep(0.05)
+
+    failed = await wait_status(client, waiting["job_id"], {"failed"}, 60.0)
+    message = failed["error"]["message"]
+    assert failed["error"]["code"] == "engine_unavailable"
+    assert "killed by SIGKILL while it loaded its model" in message
+    assert "no job was lost" not in message
+    assert "failed all jobs that were waiting: this job" in message
+    assert "3 times in a row" in message
+    rejected = await client.post("/v1/jobs", json={"text": "another book"})
+    error = (await rejected.json())["error"]
+    assert rejected.status == 503
+    assert error["code"] == "engine_unavailable"
+    assert "no job was lost" not in error["message"]
+    assert "every 30 s" not in error["message"]
+    # The third failed start in a row delays the next one by 3.5 s.
+    assert 1 <= int(rejected.headers["Retry-After"]) <= 4

@@ -55,13 +55,13 @@ def test_job_interrupted_twice_is_failed(tmp_path: Path) -> None:
     for _ in range(2):
         service = ServiceProcess(state, tmp_path / "service.log")
         try:
-            service.wait_ready()
+            child_pid = service.wait_ready()["child_pid"]
             listed = service.request("GET", "/v1/jobs")[1]["jobs"]
             job = listed[0]["job_id"] if listed else service.submit(SLOW + "book")
             service.wait_status(job, {"running"})
         finally:
             service.kill()
-    third = ServiceProcess(state, tmp_path / "service.log")
+    third = ServiceProcess(state, tmp_path / "third.log")
     try:
         third.wait_ready()
         failed = third.status(job)
@@ -70,6 +70,10 @@ def test_job_interrupted_twice_is_failed(tmp_path: Path) -> None:
         assert "2 times" in failed["error"]["message"]
     finally:
         third.stop()
+    # The failure names the child that ran the job in the previous run.
+    log = (tmp_path / "third.log").read_text()
+    line = f"event=job.failed job_id={job} code=interrupted child_pid={child_pid} "
+    assert line in log
 
 
 def test_memory_state_forgets_jobs(tmp_path: Path) -> None:
