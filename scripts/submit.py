@@ -12,6 +12,7 @@ import argparse
 import math
 import os
 import sys
+import unicodedata
 import urllib.parse
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -30,6 +31,7 @@ try:
         EXIT_INTERRUPTED,
         EXIT_OK,
         EXIT_TIMEOUT,
+        ApiError,
         CliError,
         DeadlineExceeded,
     )
@@ -115,7 +117,8 @@ def add_job_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--book-id",
         metavar="ID",
-        help="book id stored in the result (default: FILE's stem)",
+        help="book id stored in the result (default: FILE's stem without its "
+        "control and format characters)",
     )
     group.add_argument(
         "--pipeline",
@@ -251,13 +254,53 @@ def split_components(values: List[str]) -> List[str]:
     return names
 
 
+# Unicode categories that the server rejects in a book id: control and format
+# characters (such as U+202E, which reverses the text that follows), line and
+# paragraph separators, and lone surrogates.
+UNSAFE_BOOK_ID_CATEGORIES = ("Cc", "Cf", "Zl", "Zp", "Cs")
+
+
+def default_book_id(path: Path) -> str:
+    """Return the book id made from the file name: its stem, made safe.
+
+    White space characters among the unsafe ones (tab, line breaks) become
+    spaces, the others are dropped, and runs of white space become one space.
+    Bytes of the name that are not UTF-8 become U+FFFD. The result may be empty.
+    """
+    stem = path.stem
+    try:
+        stem = stem.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        pass  # A surrogate outside surrogateescape's range is dropped below as Cs.
+    safe_chars = []
+    for char in stem:
+        if unicodedata.category(char) not in UNSAFE_BOOK_ID_CATEGORIES:
+            safe_chars.append(char)
+        elif char.isspace():
+            safe_chars.append(" ")
+    return " ".join("".join(safe_chars).split())
+
+
 def build_query(args: argparse.Namespace) -> Dict[str, str]:
-    query = {"book_id": args.book_id or args.file.stem}
+    query: Dict[str, str] = {}
+    book_id = args.book_id or default_book_id(args.file)
+    if book_id:
+        query["book_id"] = book_id
     if args.pipeline:
         query["pipeline"] = ",".join(args.pipeline)
     if args.model:
         query["model"] = args.model
     return query
+
+
+def book_id_advice(args: argparse.Namespace) -> str:
+    """Return what to do when the server rejects the book id."""
+    if args.book_id:
+        return "pass a valid book id with --book-id ID"
+    return (
+        f"the book id is made from the file name {args.file.name!r}, so pass one "
+        "with --book-id ID"
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -272,7 +315,12 @@ def run(args: argparse.Namespace) -> int:
 
     deadline = Deadline(args.timeout)
     client = Client(args.server, args.api_key, deadline)
-    job = submit_job(client, book, build_query(args), deadline)
+    try:
+        job = submit_job(client, book, build_query(args), deadline)
+    except ApiError as err:
+        if err.field != "book_id":
+            raise
+        raise CliError(f"{err}; {book_id_advice(args)}") from None
     job_id, status_url = job["job_id"], job["status_url"]
     if args.no_wait:
         print(job_id)

@@ -21,15 +21,24 @@ class CliError(Exception):
 
 
 class ApiError(CliError):
-    """An HTTP error response, with the server's error code and Retry-After."""
+    """An HTTP error response, with the server's error code and Retry-After.
+
+    ``field`` is the request field that the server named as invalid, if any.
+    """
 
     def __init__(
-        self, message: str, status: int, code: str, retry_after: Optional[float]
+        self,
+        message: str,
+        status: int,
+        code: str,
+        retry_after: Optional[float],
+        field: Optional[str] = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.retry_after = retry_after
+        self.field = field
 
 
 class ConnectionFailed(CliError):

@@ -309,7 +309,7 @@ def connection_error(url: str, reason: object) -> ConnectionFailed:
 
 def api_error_from(err: urllib.error.HTTPError, method: str, url: str) -> ApiError:
     """Build an ApiError from the server's ``{"error": {"code", "message"}}`` body."""
-    code, message = "", ""
+    code, message, field = "", "", None
     try:
         body = err.read()
     except (OSError, http.client.HTTPException):
@@ -317,6 +317,8 @@ def api_error_from(err: urllib.error.HTTPError, method: str, url: str) -> ApiErr
     try:
         detail = json.loads(body)["error"]
         code, message = str(detail.get("code", "")), str(detail.get("message", ""))
+        if isinstance(detail.get("field"), str):
+            field = detail["field"]
     except (ValueError, KeyError, TypeError, AttributeError):
         message = body[:200].decode("utf-8", "replace").strip()
     if 300 <= err.code < 400:
@@ -330,7 +332,7 @@ def api_error_from(err: urllib.error.HTTPError, method: str, url: str) -> ApiErr
     if err.code in (401, 403):
         text += f"; check --api-key or ${API_KEY_ENV}"
     retry_after = parse_retry_after(err.headers.get("Retry-After"))
-    return ApiError(text, err.code, code, retry_after)
+    return ApiError(text, err.code, code, retry_after, field)
 
 
 def parse_retry_after(value: Optional[str]) -> Optional[float]:

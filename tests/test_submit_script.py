@@ -89,6 +89,35 @@ async def test_submit_rejected_input_exits_2(
     assert "unknown model 'enormous'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("name", "book_id"),
+    [("tab\there.txt", "tab here"), ("\u202eevil.txt", "evil"),
+     ("bell\x07 and\u2028line.txt", "bell and line")],
+)  # fmt: skip
+async def test_file_name_made_safe_book_id(
+    make_client: ClientFactory, tmp_path: Path, name: str, book_id: str
+) -> None:
+    client = await make_client()
+    book = write_book(tmp_path, name, "some words")
+    output = tmp_path / "out.json"
+    code = await run_submit(book, "--server", base_url(client), "--output",
+                            str(output), "--poll-interval", "0.05")  # fmt: skip
+    assert code == 0
+    assert json.loads(output.read_text())["book_id"] == book_id
+
+
+async def test_rejected_book_id_names_option(
+    make_client: ClientFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = await make_client()
+    book = write_book(tmp_path, "book.txt", "some words")
+    code = await run_submit(book, "--server", base_url(client), "--book-id", "a\u202eb")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "U+202E" in err
+    assert "pass a valid book id with --book-id ID" in err
+
+
 async def test_submit_no_wait_prints_job_id(
     make_client: ClientFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
