@@ -396,3 +396,24 @@ def test_exchange_opened_in_narration(engine: Engine, tmp_path) -> None:
     speaker = quote_starting(result, '"Then tell me')["speaker"]
     assert speaker is not None
     assert speaker["name"] == "Mr. Farebrother"
+
+
+def test_quote_never_goes_to_the_person_it_addresses(
+    engine: Engine, tmp_path: pathlib.Path
+) -> None:
+    # Emma: turn-taking gave Emma's "I do not ask whether you are musical,
+    # Mrs. Elton." to Mrs. Elton, the other person in the exchange.
+    result = analyse(
+        engine,
+        tmp_path,
+        'Emma and Mrs. Elton sat down together.\n\n'
+        '"Do you play at all?" said Mrs. Elton.\n\n'
+        '"A little," said Emma.\n\n'
+        '"I do not ask whether you are musical, Mrs. Elton. Highbury has long '
+        'known that you are a superior performer."\n',
+    )
+    speaker = quote_starting(result, '"I do not ask')["speaker"]
+    assert speaker is None or speaker["name"] != "Mrs. Elton"
+    tagged = quote_starting(result, '"Do you play')["speaker"]
+    assert tagged is not None
+    assert tagged["name"] == "Mrs. Elton"

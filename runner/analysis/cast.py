@@ -121,6 +121,9 @@ _PARENT_HONORIFICS = {
 _MARRIED_HONORIFICS = MARRIED_FEMALE_HONORIFICS | {"lady"}
 # The name of the character made of first-person pronouns outside quotes.
 NARRATOR_NAME = "the narrator"
+# Speaker rules that read a speech tag around the quote (see
+# ``runner.analysis.speakers``); the others infer the speaker from context.
+_TAG_RULES = frozenset({"after", "before"})
 
 
 # Words before and after a name that address its bearer ("my dear Jane,").
@@ -223,6 +226,8 @@ class _CastBuilder:
         # Quotes whose speaker is a pronoun with no antecedent, so that its
         # character is only the most recent one of its gender.
         self.guessed: set[int] = set()
+        # Quotes whose speaker a speech tag names (see ``_TAG_RULES``).
+        self.tagged: set[int] = set()
         # {(possessor character, noun): character} for "her mother" and the like.
         self.relatives: dict[tuple[int, str], int] = {}
         # For ``_named_parent``, built once the names have their characters.
@@ -252,6 +257,7 @@ class _CastBuilder:
         speakers = self._attribute()
         self._give_quotes_to_own_names(speakers)
         self._fill_alternating_turns(speakers)
+        self._drop_addressed_speakers(speakers)
         self._join_pet_names(speakers)
         kept_apart = self._attach_relatives()
         attach_unnamed(self.mentions, kept_apart)
@@ -677,6 +683,11 @@ class _CastBuilder:
         speakers = []
         word = self._word_at
         found = attribute_speakers(self.quotes, self.mentions, self.tokens, word)
+        self.tagged = {
+            index
+            for index, attribution in enumerate(found)
+            if attribution.rule in _TAG_RULES
+        }
         for index, attribution in enumerate(found):
             if attribution.mention is None:
                 speakers.append(Speaker(None, None))
@@ -742,6 +753,23 @@ class _CastBuilder:
                 addressed.setdefault(quote.last_paragraph, listener)
             if speaker is not None and (not run or run[-1] != speaker):
                 run.append(speaker)
+
+    def _drop_addressed_speakers(self, speakers: list[Speaker]) -> None:
+        """Take a quote from the person it addresses by name, unless a tag names them.
+
+        Speakers seldom call themselves by name in mid-speech, so "I do not
+        ask whether you are musical, Mrs. Elton." is not Mrs. Elton's, whoever
+        spoke last or was the subject of the narration before it. A speech tag
+        ("said Mrs. Elton") still wins, since a misread vocative is likelier
+        than a tag naming the wrong person.
+        """
+        for index, quote in enumerate(self.quotes):
+            character = speakers[index].character_id
+            if character is None or index in self.tagged:
+                continue
+            if self._vocative(quote) == character:
+                speakers[index] = Speaker(None, None)
+                self.guessed.discard(index)
 
     def _join_pet_names(self, speakers: list[Speaker]) -> None:
         """Join a name used mostly in speech to the person who answers to it.
