@@ -226,7 +226,8 @@ class _CastBuilder:
         # Quotes whose speaker is a pronoun with no antecedent, so that its
         # character is only the most recent one of its gender.
         self.guessed: set[int] = set()
-        # Quotes whose speaker a speech tag names (see ``_TAG_RULES``).
+        # Quotes whose speaker a speech tag names with a name or a noun phrase
+        # (see ``_TAG_RULES``); a pronoun in a tag only points at a character.
         self.tagged: set[int] = set()
         # {(possessor character, noun): character} for "her mother" and the like.
         self.relatives: dict[tuple[int, str], int] = {}
@@ -687,6 +688,7 @@ class _CastBuilder:
             index
             for index, attribution in enumerate(found)
             if attribution.rule in _TAG_RULES
+            and self.mentions[attribution.mention].kind != PRON
         }
         for index, attribution in enumerate(found):
             if attribution.mention is None:
@@ -759,9 +761,10 @@ class _CastBuilder:
 
         Speakers seldom call themselves by name in mid-speech, so "I do not
         ask whether you are musical, Mrs. Elton." is not Mrs. Elton's, whoever
-        spoke last or was the subject of the narration before it. A speech tag
-        ("said Mrs. Elton") still wins, since a misread vocative is likelier
-        than a tag naming the wrong person.
+        spoke last or was the subject of the narration before it. Nor is
+        ""My dear Rick," said he" Rick's: the "he" was linked to the wrong man.
+        A tag that names the speaker ("said Mrs. Elton") still wins, since a
+        misread vocative is likelier than a tag naming the wrong person.
         """
         for index, quote in enumerate(self.quotes):
             character = speakers[index].character_id
