@@ -93,6 +93,10 @@ def test_quote_goes_to_given_name(engine: Engine, tmp_path) -> None:
     kenge = quote_starting(result, '"My name is Kenge')["speaker"]
     assert kenge is not None
     assert kenge["name"] == "Kenge"
+    # The tag between the halves speaks the second half too.
+    second_half = quote_starting(result, '"You may remember')["speaker"]
+    assert second_half is not None
+    assert second_half["name"] == "Kenge"
     carstone = quote_starting(result, '"And I am')["speaker"]
     assert carstone is not None
     assert carstone["name"] == "Carstone"

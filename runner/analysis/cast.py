@@ -611,8 +611,18 @@ class _CastBuilder:
                     self._join_to(narrator, [index])
                 continue
             token = speaker.token if speaker.token is not None else name.head
-            speakers[position] = Speaker(name.character, token)
-            self.guessed.discard(position)
+            # A tag between two halves of a speech ("My name is Kenge," he
+            # said; "you may remember it") speaks both.
+            halves = {position}
+            if tag is not None:
+                halves.update(
+                    other
+                    for other, other_tag in self.speaking_mentions.items()
+                    if other_tag == tag
+                )
+            for half in halves:
+                speakers[half] = Speaker(name.character, token)
+                self.guessed.discard(half)
 
     def _votes_per_mention(
         self, links: dict[int, int], subjects_only: bool
