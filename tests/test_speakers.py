@@ -417,3 +417,20 @@ def test_quote_never_goes_to_the_person_it_addresses(
     tagged = quote_starting(result, '"Do you play')["speaker"]
     assert tagged is not None
     assert tagged["name"] == "Mrs. Elton"
+
+
+def test_pronoun_in_tag_speaks_over_its_modifiers(
+    engine: Engine, tmp_path: pathlib.Path
+) -> None:
+    # Bleak House: the parser hung "quite embarrassed by ... such an
+    # attendant" on the "I" of "said I", and the attendant got the quote.
+    result = analyse(
+        engine,
+        tmp_path,
+        "I looked at the Frenchwoman and she looked at me.\n\n"
+        '"I assure you," said I, quite embarrassed by the mere idea of having '
+        'such an attendant, "that I keep no maid."\n',
+    )
+    speaker = quote_starting(result, '"I assure you')["speaker"]
+    assert speaker is not None
+    assert speaker["name"] == "the narrator"

@@ -366,8 +366,14 @@ class _SpeakerFinder:
         """Return the best person mention whose head lies in ``root``'s subtree.
 
         A possessor inside the subtree ("Jane" in "Jane's father") is not the
-        speaker, so it is skipped.
+        speaker, so it is skipped. A pronoun root is the speaker itself: in
+        "said I, quite embarrassed by the mere idea of having such an
+        attendant" the parser hangs the phrase on "I".
         """
+        for index in self.by_head.get(root, ()):
+            mention = self.mentions[index]
+            if mention.kind == PRON and mention.key in _SPEAKING_PRONOUNS:
+                return index
         best: int | None = None
         for token in self._subtree(root):
             if token != root and self.tokens.dep_of(token) == "poss":
