@@ -116,3 +116,25 @@ def test_italic_underscores_split_off_words(
     nlp: Language, text: str, expected: list[str]
 ) -> None:
     assert tokens(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Bleak House: "Tom" of the slum's name became a character.
+        ("in Tom-all-Alone's;", ["in", "Tom-all-Alone's", ";"]),
+        ("at Stoke-on-Trent.", ["at", "Stoke-on-Trent", "."]),
+        # Lower-case words alone on either side still split.
+        ("a well-to-do man", ["a", "well", "-", "to", "-", "do", "man"]),
+        ("Tom-all-alone", ["Tom", "-", "all", "-", "alone"]),
+    ],
+)
+def test_place_names_with_joining_words_stay_whole(
+    nlp: Language, text: str, expected: list[str]
+) -> None:
+    assert tokens(nlp, text) == expected
+
+
+def test_place_name_with_joining_words_is_a_proper_noun(nlp: Language) -> None:
+    doc = nlp("The next crash in Tom-all-Alone's may be heard.")
+    assert [t.pos_ for t in doc if t.text == "Tom-all-Alone's"] == ["PROPN"]

@@ -138,16 +138,20 @@ def use_numpy_matmul(nlp: Language) -> None:
 
 
 HYPHENATED_NAME_COMPONENT = "tag_hyphenated_names"
-_RETAGGED = frozenset({"NOUN", "VERB", "X"})
+_RETAGGED = frozenset({"NOUN", "VERB", "X", "PRON", "NUM"})
 # Capitalised parts joined by hyphens: "Jean-Luc", "McAllister-Smythe". The
 # tokenizer keeps such a word whole, as LitBank's tokens do, instead of making
 # two names of it. A first part that is no name word ("Yes-Mary", "Good-Night")
-# marks a hyphen used as a dash, which still splits.
+# marks a hyphen used as a dash, which still splits. Lower-case joining words
+# may stand between capitalised parts of a place name ("Tom-all-Alone's",
+# "Stoke-on-Trent"), whose first part would otherwise become a person's name.
 _NAME_PART = r"[A-Z][A-Za-z'’]*[a-z]"
+_JOINING_WORDS = r"(?:all|by|de|du|en|in|la|le|of|on|over|the|under|upon)"
 _HYPHENATED_NAME = re.compile(
-    r"^(?!(?:{words})-)(?:{part})(?:-{part})+$".format(
+    r"^(?!(?:{words})-)(?:{part})(?:-(?:{joining}-)*{part})+$".format(
         words="|".join(sorted(re.escape(w.capitalize()) for w in NOT_NAMES)),
         part=_NAME_PART,
+        joining=_JOINING_WORDS,
     )
 )
 
@@ -212,8 +216,9 @@ def tag_hyphenated_names(doc: Doc) -> Doc:
     """Tag capitalised hyphenated words such as "Jean-Luc" as proper nouns.
 
     The small model has seen few of them as one token and tags them NOUN, or
-    VERB after "said", so no name rule would take them. Only NOUN, VERB and X
-    tags change, so an adjective such as "Anglo-Saxon" keeps its tag.
+    VERB after "said", so no name rule would take them; "Tom-all-Alone's" came
+    out PRON or NUM. Only these tags and X change, so an adjective such as
+    "Anglo-Saxon" keeps its tag.
     """
     for token in doc:
         if token.pos_ in _RETAGGED and _HYPHENATED_NAME.match(token.text):
