@@ -121,6 +121,10 @@ _PARENT_HONORIFICS = {
 _MARRIED_HONORIFICS = MARRIED_FEMALE_HONORIFICS | {"lady"}
 # The name of the character made of first-person pronouns outside quotes.
 NARRATOR_NAME = "the narrator"
+# Forms of address that stand for a title: "your ladyship" for a Lady, who
+# must be named at most MAX_ADDRESS_DISTANCE tokens before.
+_ADDRESS_TITLES = {"ladyship": "lady", "lordship": "lord"}
+MAX_ADDRESS_DISTANCE = 2000
 # Speaker rules that read a speech tag around the quote (see
 # ``runner.analysis.speakers``); the others infer the speaker from context.
 _TAG_RULES = frozenset({"after", "before"})
@@ -380,12 +384,37 @@ class _CastBuilder:
                 holders.setdefault(title, Counter())[character] += 1
             else:
                 lone.append((index, title))
+        self._join_forms_of_address(parsed)
         for index, title in lone:
             owners = holders.get(title, Counter()).most_common(2)
             if len(owners) == 1 or (
                 len(owners) == 2 and owners[0][1] >= DOMINANT_TITLE_SHARE * owners[1][1]
             ):
                 self.mentions[index].character = owners[0][0]
+
+    def _join_forms_of_address(self, parsed: list[tuple[int, PersonName]]) -> None:
+        """Give "her ladyship" to the Lady named last, within ``MAX_ADDRESS_DISTANCE``.
+
+        In Pride and Prejudice "your ladyship" is Lady Catherine where she was
+        just named, and Lady Lucas where she was.
+        """
+        named: dict[str, tuple[list[int], list[int]]] = {}
+        for index, name in parsed:
+            character = self.mentions[index].character
+            if name.honorific in _ADDRESS_TITLES.values() and character is not None:
+                starts, characters = named.setdefault(name.honorific, ([], []))
+                starts.append(self.mentions[index].start)
+                characters.append(character)
+        for mention in self.mentions:
+            title = _ADDRESS_TITLES.get(mention.key or "")
+            if mention.kind != NOM or mention.character is not None:
+                continue
+            if title not in named:
+                continue
+            starts, characters = named[title]
+            last = bisect.bisect_left(starts, mention.start) - 1
+            if last >= 0 and mention.start - starts[last] <= MAX_ADDRESS_DISTANCE:
+                mention.character = characters[last]
 
     def _join_office_holders(self) -> None:
         """Give "the Vicar" to Mr. Farebrother when the book names him its holder.
