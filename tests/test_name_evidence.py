@@ -231,3 +231,19 @@ def test_shop_name_ends_the_book(engine: Engine, tmp_path) -> None:
     )
     assert "Ford" not in names_of(result)
     assert categories(result, "Ford") == {"FAC"}
+
+
+def test_my_lady_is_the_lady_named_last(engine: Engine, tmp_path) -> None:
+    # Bleak House calls Lady Dedlock "my Lady"; each use was its own character.
+    result = analyse(
+        engine,
+        tmp_path,
+        "Lady Dedlock is at her house in town. Sir Leicester reads the paper.\n\n"
+        '"I am deadly bored," says my Lady.\n\n'
+        "My Lady looks at the fire and is silent.\n",
+    )
+    assert "my Lady" not in names_of(result)
+    assert names_of(result)["Lady Dedlock"]["nominal_count"] >= 2
+    speaker = quote_starting(result, '"I am deadly')["speaker"]
+    assert speaker is not None
+    assert speaker["name"] == "Lady Dedlock"

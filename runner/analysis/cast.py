@@ -396,7 +396,8 @@ class _CastBuilder:
         """Give "her ladyship" to the Lady named last, within ``MAX_ADDRESS_DISTANCE``.
 
         In Pride and Prejudice "your ladyship" is Lady Catherine where she was
-        just named, and Lady Lucas where she was.
+        just named, and Lady Lucas where she was. Bleak House calls Lady
+        Dedlock "my Lady" some 250 times, with the title capitalised.
         """
         named: dict[str, tuple[list[int], list[int]]] = {}
         for index, name in parsed:
@@ -406,9 +407,11 @@ class _CastBuilder:
                 starts.append(self.mentions[index].start)
                 characters.append(character)
         for mention in self.mentions:
-            title = _ADDRESS_TITLES.get(mention.key or "")
             if mention.kind != NOM or mention.character is not None:
                 continue
+            title = _ADDRESS_TITLES.get(mention.key or "") or _title_addressed(
+                mention.words
+            )
             if title not in named:
                 continue
             starts, characters = named[title]
@@ -1273,6 +1276,16 @@ def _lower_determiner(phrase: str) -> str:
     if first.lower() not in _DETERMINERS:
         return phrase
     return f"{first.lower()} {rest}" if rest else first.lower()
+
+
+_ADDRESSING_POSSESSIVES = frozenset({"my", "your", "his", "her", "our"})
+
+
+def _title_addressed(words: Sequence[str]) -> str:
+    """Return "lady" for "my Lady" and "lord" for "his Lord", else ""."""
+    if len(words) != 2 or words[0].lower() not in _ADDRESSING_POSSESSIVES:
+        return ""
+    return words[1].lower() if words[1] in ("Lady", "Lord") else ""
 
 
 def _title_of(words: Sequence[str]) -> str:
