@@ -21,9 +21,13 @@ from server.app import SERVER_OPTIONS, create_app
 from server.auth import load_keys
 from server.config import Settings, load_settings
 from server.keys import SCHEDULER
-from server.listen import bind_listeners, listen_error
+from server.listen import bind_listeners, listen_error, service_url
 from server.logs import log_event, logging_config
-from server.state_lock import StateDirInUse
+from server.state_lock import (
+    StateDirInUse,
+    StateDirNotWritable,
+    not_writable_message,
+)
 
 logger = logging.getLogger("server")
 
@@ -48,7 +52,8 @@ async def serve(
         for sock in sockets:
             site = web.SockSite(runner, sock, shutdown_timeout=REQUEST_DRAIN_S)
             await site.start()
-        log_event(logger, "service.listening", url=f"http://{settings.host}:{settings.port}")
+        url = service_url(settings.host, settings.port)
+        log_event(logger, "service.listening", url=url)
         signals = _signal_queue()
         received = await signals.get()
         log_event(logger, "service.stopping", signal=received.name,
@@ -95,8 +100,14 @@ def main() -> int:
         return 2
     try:
         asyncio.run(serve(settings, keys, sockets))
-    except StateDirInUse as exc:
+    except (StateDirInUse, StateDirNotWritable) as exc:
         logger.error("cannot start: %s", exc)
+        return 2
+    except PermissionError as exc:
+        # Raised while the state folder's files are created, such as the
+        # database of a folder that another user (often root) created.
+        message = not_writable_message(settings.state_dir, exc)
+        logger.error("cannot start: %s", message)
         return 2
     except OSError as exc:
         # Raised while the state folder and its database are opened.

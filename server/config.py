@@ -13,6 +13,10 @@ from runner.protocol import ENGINES
 ENV_PREFIX = "BOOKNLP_JOBS_"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MEMORY_STATE = ":memory:"
+# Settings that name a file or folder. A leading ~ in them is expanded to the
+# home folder, because systemd environment files, quoted shell words and
+# --flag=~/x pass it on unexpanded.
+PATH_SETTINGS = ("state_dir", "api_keys_file")
 
 
 def default_state_dir() -> str:
@@ -173,6 +177,8 @@ def load_settings(
             raw, source = environ[env_name], env_name
         if raw is None:
             continue
+        if field.name in PATH_SETTINGS:
+            raw = os.path.expanduser(raw)
         try:
             values[field.name] = _convert(field, raw)
         except ValueError:

@@ -45,6 +45,13 @@ def bind_listeners(host: str, port: int) -> list[socket.socket]:
     return sockets
 
 
+def service_url(host: str, port: int) -> str:
+    """Return the service's base URL, with an IPv6 address in brackets (RFC 3986)."""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def listen_error(host: str, port: int, exc: OSError) -> str:
     """Return the message for a failure to listen on ``host:port``, with the fix."""
     where = f"cannot listen on {host}:{port}: {exc.strerror or exc}"

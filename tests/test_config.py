@@ -8,13 +8,14 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from server.__main__ import listen_error
 from server.config import Settings, load_settings
-from tests.service_process import ROOT
+from tests.service_process import ROOT, ServiceProcess
 
 FLOAT_SETTINGS = [
     field.name for field in dataclasses.fields(Settings) if field.type == "float"
@@ -29,6 +30,22 @@ def test_flags_override_environment() -> None:
 def test_environment_overrides_default() -> None:
     settings = load_settings([], {"BOOKNLP_JOBS_RESULT_TTL_S": "60"})
     assert settings.result_ttl_s == 60.0
+
+
+def test_path_settings_expand_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", "/home/reader")
+    from_flags = load_settings(
+        ["--state-dir", "~/state", "--api-keys-file", "~/keys"], {}
+    )
+    environment = {
+        "BOOKNLP_JOBS_STATE_DIR": "~/state",
+        "BOOKNLP_JOBS_API_KEYS_FILE": "~/keys",
+    }
+    from_environment = load_settings([], environment)
+    for settings in (from_flags, from_environment):
+        assert settings.state_dir == "/home/reader/state"
+        assert settings.api_keys_file == "/home/reader/keys"
+    assert load_settings(["--state-dir", ":memory:"], {}).state_dir == ":memory:"
 
 
 @pytest.mark.parametrize(
@@ -101,3 +118,27 @@ def test_port_in_use_exits_2_before_child(tmp_path: Path) -> None:
     assert "--host" not in done.stderr
     # The port is checked before the runner child loads its model.
     assert "event=child.started" not in done.stderr
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback address")
+def test_ipv6_url_has_brackets(tmp_path: Path) -> None:
+    log_path = tmp_path / "service.log"
+    service = ServiceProcess(tmp_path / "state", log_path, host="::1")
+    try:
+        deadline = time.monotonic() + 120
+        while "event=service.listening" not in log_path.read_text():
+            assert service.process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, "the service never listened"
+            time.sleep(0.05)
+    finally:
+        service.stop()
+    assert f"url=http://[::1]:{service.port}" in log_path.read_text()
