@@ -20,28 +20,32 @@ CHARSET_ADVICE = (
 )
 
 
-def text_encoding(charset: str) -> str:
+def text_encoding(charset: str, sent: str | None = None) -> str:
     """Return Python's codec name for ``charset``, a character encoding.
+
+    ``sent`` is the charset as the client sent it, for the error message. It
+    differs from ``charset`` when aiohttp has replaced bytes that are not
+    UTF-8 with U+FFFD.
 
     Raises:
         ApiError: 400 invalid_charset when ``charset`` names no codec, or a
             codec that is not a character encoding (such as unicode_escape).
     """
-    charset_text = charset[:40]
+    charset_text = (sent or charset)[:40]
     try:
         codec = codecs.lookup(charset)
     except LookupError:
         raise ApiError(
             400, "invalid_charset",
-            f"charset {charset_text!r} in the Content-Type header is not a known text "
-            f"encoding; {CHARSET_ADVICE}",
+            f"charset '{charset_text}' in the Content-Type header is not a known "
+            f"text encoding; {CHARSET_ADVICE}",
             charset=charset_text,
         ) from None  # fmt: skip
     if not codec._is_text_encoding or codec.name in NON_CHARSET_CODECS:
         raise ApiError(
             400, "invalid_charset",
-            f"charset {charset_text!r} in the Content-Type header names a Python codec "
-            f"that is not a text encoding; {CHARSET_ADVICE}",
+            f"charset '{charset_text}' in the Content-Type header names a Python "
+            f"codec that is not a text encoding; {CHARSET_ADVICE}",
             charset=charset_text,
         )  # fmt: skip
     return codec.name

@@ -679,13 +679,14 @@ def _submission_errors() -> Schema:
         ),
         "500": _ref("responses", "InternalError"),
         "503": _error(
-            "max_queue jobs are already waiting, max_concurrent_uploads bodies are "
-            "being read, the service is shutting down, the runner has failed "
-            "to load its engine several times in a row, or the text could not be "
-            "written to the state folder. Invalid headers (content type, "
-            "charset, Content-Encoding, a Content-Length over max_body_bytes) "
-            "get their 4xx first, but a body that is invalid (such as malformed "
-            "JSON) may get 503 too while the queue is full.",
+            "max_queue or more jobs are already waiting, max_concurrent_uploads "
+            "bodies are being read, the service is shutting down, the runner has "
+            "failed to load its engine several times in a row, or the text could "
+            "not be written to the state folder. Invalid headers (content type, "
+            "charset, Content-Encoding, a Content-Length over max_body_bytes) and "
+            "invalid query options get their 4xx first, but a body that is "
+            "invalid (such as malformed JSON) may get 503 too while the queue is "
+            "full.",
             "queue_full", "shutting_down", "too_many_uploads", "engine_unavailable",
             "storage_error",
             **{"Retry-After": _ref("headers", "RetryAfter")},
@@ -722,8 +723,24 @@ def _analyze_operation() -> Schema:
             "409": _error("The job failed or was cancelled.", "job_failed",
                           "job_cancelled"),
             **_submission_errors(),
+            "503": _error(
+                "As for POST /v1/jobs (see there), or the result file cannot "
+                "be read.",
+                "queue_full", "shutting_down", "too_many_uploads",
+                "engine_unavailable", "storage_error", "result_unreadable",
+                **{"Retry-After": _ref("headers", "RetryAfter")},
+            ),
         },
     }  # fmt: skip
+
+
+def _result_unreadable() -> Schema:
+    return _error(
+        "The result file cannot be read: it is not a regular file, or the "
+        "service's user may not read it. Its operator must fix it, or the book "
+        "be submitted again.",
+        "result_unreadable",
+    )  # fmt: skip
 
 
 def _list_operation() -> Schema:
@@ -804,6 +821,7 @@ def _result_operation() -> Schema:
             "409": _error("The job failed or was cancelled.", "job_failed",
                           "job_cancelled"),
             "425": _error("The job is pending or running.", "job_not_finished"),
+            "503": _result_unreadable(),
         },
     }  # fmt: skip
 
@@ -827,6 +845,7 @@ def _native_archive_operation() -> Schema:
             "409": _error("The job failed or was cancelled.", "job_failed",
                           "job_cancelled"),
             "425": _error("The job is pending or running.", "job_not_finished"),
+            "503": _result_unreadable(),
         },
     }  # fmt: skip
 

@@ -20,6 +20,7 @@ from server.headers import check_submission_headers
 from server.jobs import Job, JobStatus, is_job_id, new_job_id
 from server.keys import SCHEDULER, SETTINGS, STARTED_AT, UPLOADS
 from server.logs import log_event
+from server.results import result_missing, stream_result
 from server.scheduler import JobScheduler, QueueFull, engine_unavailable_message
 from server.submission import Submission, check_analysed_text, count_tokens, parse_body
 
@@ -28,7 +29,6 @@ routes = web.RouteTableDef()
 
 # Retry-After sent while the service shuts down, for the restart to finish.
 SHUTDOWN_RETRY_AFTER_S = 30
-RESULT_BLOCK_BYTES = 256 * 1024
 UPLOAD_RETRY_AFTER_S = 5
 # Retry-After sent when the text could not be written to the state folder.
 STORAGE_RETRY_AFTER_S = 30
@@ -126,17 +126,19 @@ def _check_queue_space(scheduler: JobScheduler) -> None:
             engine_unavailable_message(reason, next_start_s),
             headers={"Retry-After": str(max(1, math.ceil(wait_s)))},
         )  # fmt: skip
-    if len(scheduler.pending) >= scheduler.settings.max_queue:
-        _raise_queue_full(QueueFull(scheduler.settings.max_queue, scheduler.retry_after_s()))
+    waiting = len(scheduler.pending)
+    limit = scheduler.settings.max_queue
+    if waiting >= limit:
+        _raise_queue_full(QueueFull(waiting, limit, scheduler.retry_after_s()))
 
 
 def _raise_queue_full(full: QueueFull) -> None:
     raise ApiError(
         503, "queue_full",
-        f"the queue is full: {full.limit} jobs are already waiting; retry after "
-        f"{full.retry_after_s} s",
+        f"the queue is full: {full.waiting} jobs are already waiting, and at most "
+        f"{full.limit} may wait (max_queue); retry after {full.retry_after_s} s",
         headers={"Retry-After": str(full.retry_after_s)},
-        retry_after_s=full.retry_after_s,
+        retry_after_s=full.retry_after_s, waiting=full.waiting, limit=full.limit,
     )  # fmt: skip
 
 
@@ -231,7 +233,9 @@ async def submit_job(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     # A request that its headers already condemn gets its 4xx before a 503
     # that would invite a retry.
-    check_submission_headers(request, settings.max_body_bytes)
+    check_submission_headers(
+        request, settings.max_body_bytes, ENGINES[settings.engine]
+    )
     _check_queue_space(scheduler)
     submission, tokens = await _read_submission(request)
     _check_token_limit(
@@ -323,7 +327,7 @@ async def job_status(request: web.Request) -> web.Response:
 async def job_result(request: web.Request) -> web.StreamResponse:
     job = _find_job(request)
     _check_result_ready(request, job)
-    return await _stream_result(request, job)
+    return await stream_result(request, job)
 
 
 @routes.get("/v1/jobs/{job_id}/booknlp.zip")
@@ -340,75 +344,11 @@ async def job_native_archive(request: web.Request) -> web.StreamResponse:
                 f"{request.app[SETTINGS].engine!r}. Fetch GET "
                 f"/v1/jobs/{job.job_id}/result instead",
             )  # fmt: skip
-        raise _result_missing(request, job, job.result_path)
+        raise result_missing(request, job, job.result_path)
     disposition = f'attachment; filename="{job.job_id}.booknlp.zip"'
-    return await _stream_result(
+    return await stream_result(
         request, job, path, "application/zip", {"Content-Disposition": disposition}
     )
-
-
-async def _stream_result(
-    request: web.Request,
-    job: Job,
-    path: str | None = None,
-    content_type: str = "application/json",
-    headers: dict[str, str] | None = None,
-) -> web.StreamResponse:
-    """Send a result file (the JSON result by default) in blocks.
-
-    Blocks keep a large result out of memory. Range and conditional headers are
-    ignored: a result is always sent whole, with 200, which keeps every error a
-    JSON body.
-    """
-    path = path or job.result_path
-    try:
-        handle = open(path, "rb")
-    except FileNotFoundError:
-        raise _result_missing(request, job, path) from None
-    loop = asyncio.get_running_loop()
-    with handle:
-        response = web.StreamResponse(
-            headers={"Content-Type": content_type, **(headers or {})}
-        )
-        response.content_length = os.fstat(handle.fileno()).st_size
-        try:
-            # prepare writes the headers, so it fails too when the client has
-            # gone, as POST /v1/analyze clients do during a long wait.
-            await response.prepare(request)
-            if request.method == "HEAD":
-                # A stream response sends what is written to it, even for HEAD.
-                await response.write_eof()
-                return response
-            while block := await loop.run_in_executor(None, handle.read, RESULT_BLOCK_BYTES):
-                await response.write(block)
-            await response.write_eof()
-        except ConnectionError as exc:
-            # The client went away mid-download: nothing can reach it any more.
-            log_event(
-                logger, "result.download_aborted", job_id=job.job_id,
-                remote=request.remote, error=exc,
-            )  # fmt: skip
-    return response
-
-
-def _result_missing(request: web.Request, job: Job, path: str) -> ApiError:
-    """Log and return the error for a finished job's file missing within its TTL.
-
-    The service deletes result files only when their job expires, and an
-    expired job is not found at all. So the file was deleted or moved by
-    something else, by hand or by another program on the state folder.
-    """
-    log_event(
-        logger, "job.result_missing", logging.ERROR, job_id=job.job_id, path=path
-    )  # fmt: skip
-    ttl_s = request.app[SETTINGS].result_ttl_s
-    return ApiError(
-        404, "result_missing",
-        f"the result file of job {job.job_id} is missing from the server's state "
-        f"folder, although the job finished less than {ttl_s:.0f} s ago and its "
-        "result should still be kept, so it was deleted or moved outside the "
-        "service. Submit the book again",
-    )  # fmt: skip
 
 
 def _check_result_ready(request: web.Request, job: Job) -> None:
@@ -455,7 +395,9 @@ async def analyze(request: web.Request) -> web.StreamResponse:
     # The size is checked first, because a document over sync_max_tokens never
     # fits here, and a 503 would invite a retry that cannot succeed. The check
     # needs the body, so it is read even while the queue is full.
-    check_submission_headers(request, settings.max_body_bytes)
+    check_submission_headers(
+        request, settings.max_body_bytes, ENGINES[settings.engine]
+    )
     submission, tokens = await _read_submission(request)
     _check_token_limit(
         tokens, settings.sync_max_tokens,
@@ -468,7 +410,7 @@ async def analyze(request: web.Request) -> web.StreamResponse:
         body = _status_body(request, job)
         return json_response(body, 202, {"Location": location})
     _check_result_ready(request, job)
-    return await _stream_result(request, job)
+    return await stream_result(request, job)
 
 
 @routes.get("/metrics")

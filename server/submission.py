@@ -52,6 +52,8 @@ _TOKEN_PATTERN = re.compile(r"\w+|[^\w\s]")
 # A lone surrogate is no character, so a text that contains one cannot be
 # stored as UTF-8. Codecs such as utf-7 decode to one.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A "%" in a query that is not followed by two hexadecimal digits.
+_STRAY_PERCENT = re.compile("%(?![0-9A-Fa-f]{2})")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +86,35 @@ def parse_body(
     Raises:
         ApiError: 400 for invalid text or options, 415 for another content type.
     """
+    fields = check_query_options(content_type, query, engine)
+    if content_type == "application/json":
+        fields = _parse_json(_decode_text(body, charset))
+        text = fields.get("text", _MISSING)
+    else:
+        text = _decode_text(body, charset)
+    model = _check_model(fields.get("model"), engine)
+    return Submission(
+        text=_check_text(text),
+        book_id=_check_book_id(fields.get("book_id")),
+        model=model,
+        components=_check_pipeline(
+            fields.get("pipeline"), engine, model,
+            from_query=content_type == "text/plain",
+        ),
+    )  # fmt: skip
+
+
+def check_query_options(
+    content_type: str, query: Mapping[str, str], engine: EngineSpec
+) -> dict[str, str]:
+    """Check the query's options of a submission, which need no body.
+
+    A text/plain request carries its options in the query: each is checked
+    here, and they are returned. A JSON request may have no query parameters.
+
+    Raises:
+        ApiError: 400 for an invalid option, 415 for another content type.
+    """
     for name in set(query):
         count = len(query.getall(name)) if hasattr(query, "getall") else 1
         if count > 1:
@@ -98,37 +129,28 @@ def parse_body(
                 f"query parameters {sorted(query)} are not read with a JSON body; "
                 "put the options in the JSON object",
             )  # fmt: skip
-        fields = _parse_json(_decode_text(body, charset))
-        text = fields.get("text", _MISSING)
-    elif content_type == "text/plain":
-        unknown = sorted(set(query) - set(QUERY_FIELDS))
-        if unknown:
-            raise ApiError(
-                400, "invalid_option",
-                f"unknown query parameter {unknown[0]!r}; allowed: {list(QUERY_FIELDS)}",
-            )  # fmt: skip
-        fields = dict(query)
-        text = _decode_text(body, charset)
-    else:
+        return {}
+    if content_type != "text/plain":
         raise ApiError(
             415, "unsupported_media_type",
             f"content type {content_type!r} is not accepted; send the book as "
             "text/plain (options in the query) or application/json",
         )  # fmt: skip
+    unknown = sorted(set(query) - set(QUERY_FIELDS))
+    if unknown:
+        raise ApiError(
+            400, "invalid_option",
+            f"unknown query parameter {unknown[0]!r}; allowed: {list(QUERY_FIELDS)}",
+        )  # fmt: skip
+    fields = dict(query)
     model = _check_model(fields.get("model"), engine)
-    return Submission(
-        text=_check_text(text),
-        book_id=_check_book_id(fields.get("book_id")),
-        model=model,
-        components=_check_pipeline(
-            fields.get("pipeline"), engine, model,
-            from_query=content_type == "text/plain",
-        ),
-    )  # fmt: skip
+    _check_book_id(fields.get("book_id"))
+    _check_pipeline(fields.get("pipeline"), engine, model, from_query=True)
+    return fields
 
 
 def check_query_encoding(raw_query: str) -> None:
-    """Raise ApiError 400 when a query parameter is not UTF-8 once percent-decoded.
+    """Raise ApiError 400 when a query parameter is not percent-encoded UTF-8.
 
     ``raw_query`` is the query string as sent, still percent-encoded. aiohttp
     decodes it with yarl, which turns invalid UTF-8 into U+FFFD replacement
@@ -140,9 +162,9 @@ def check_query_encoding(raw_query: str) -> None:
         if name_error:
             raise ApiError(
                 400, "invalid_option",
-                f"query parameter name {raw_name[:60]!r} is not valid UTF-8 once "
-                f"percent-decoded ({name_error}); percent-encode the UTF-8 bytes "
-                "of the name",
+                f"query parameter name {raw_name[:60]!r} is not valid "
+                f"percent-encoded UTF-8 ({name_error}); percent-encode the UTF-8 "
+                "bytes of the name",
             )  # fmt: skip
         value_error = _percent_decoding_error(raw_value)
         if value_error:
@@ -150,14 +172,25 @@ def check_query_encoding(raw_query: str) -> None:
             raise ApiError(
                 400, "invalid_field" if name in QUERY_FIELDS else "invalid_option",
                 f"query parameter {name[:60]!r} has the value {raw_value[:60]!r}, "
-                f"which is not valid UTF-8 once percent-decoded ({value_error}); "
+                f"which is not valid percent-encoded UTF-8 ({value_error}); "
                 "percent-encode the UTF-8 bytes of the value",
                 field=name[:60],
             )  # fmt: skip
 
 
 def _percent_decoding_error(raw: str) -> str | None:
-    """Describe the first invalid UTF-8 byte of percent-encoded ``raw``, if any."""
+    """Describe the first invalid escape or UTF-8 byte of ``raw``, if any.
+
+    A "%" that does not start an escape of two hexadecimal digits is rejected
+    (RFC 3986, section 2.1), rather than kept as literal text as Python's
+    unquote keeps it, because the client more likely meant "%25".
+    """
+    stray = _STRAY_PERCENT.search(raw)
+    if stray is not None:
+        return (
+            f"'%' at offset {stray.start()} does not start an escape of two "
+            "hexadecimal digits; send a literal '%' as %25"
+        )
     data = urllib.parse.unquote_to_bytes(raw.replace("+", " "))
     try:
         data.decode("utf-8")
@@ -207,11 +240,18 @@ def _json_type(value: Any) -> str:
 def _decode_text(body: bytes, charset: str | None) -> str:
     """Decode ``body`` with ``charset`` (UTF-8 when None)."""
     encoding = text_encoding(charset) if charset else "utf-8"
-    byte_order_marks = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-    if encoding == "utf-16" and not body.startswith(byte_order_marks):
+    if encoding == "utf-16" and not body.startswith(
+        (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    ):
         # RFC 2781: UTF-16 without a byte-order mark is big-endian, while
         # Python's codec would assume the machine's order.
         encoding = "utf-16-be"
+    elif encoding == "utf-32" and not body.startswith(
+        (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+    ):
+        # The Unicode Standard's UTF-32 encoding scheme is big-endian too when
+        # there is no byte-order mark.
+        encoding = "utf-32-be"
     try:
         text = body.decode(encoding)
     except UnicodeDecodeError as exc:

@@ -102,6 +102,42 @@ async def test_full_queue_checks_headers_first(make_client: ClientFactory) -> No
     await client.delete(f"/v1/jobs/{blocker['job_id']}")
 
 
+# (case, Content-Type, query, words in the message) of submissions whose query
+# options can never succeed.
+QUERY_REJECTIONS = [
+    ("unknown model", "text/plain", "model=huge", "'huge'"),
+    ("unknown component", "text/plain", "pipeline=bogus", "'bogus'"),
+    ("unknown parameter", "text/plain", "foo=1", "'foo'"),
+    ("empty pipeline", "text/plain", "pipeline=", "empty"),
+    ("control character in book_id", "text/plain", "book_id=a%07b", "U+0007"),
+    ("query with json", "application/json", "model=fast", "JSON object"),
+]
+
+
+async def test_full_queue_checks_query_first(make_client: ClientFactory) -> None:
+    client = await make_client(max_queue=2)
+    blocker = await fill_queue(client, 2)
+
+    for case, content_type, query, words in QUERY_REJECTIONS:
+        response = await client.post(
+            f"/v1/jobs?{query}", data=b'{"text": "some words"}',
+            headers={"Content-Type": content_type},
+        )  # fmt: skip
+        body = await response.json()
+        assert response.status == 400, (case, body)
+        assert body["error"]["code"] in ("invalid_field", "invalid_option"), case
+        assert words in body["error"]["message"], case
+        assert "Retry-After" not in response.headers, case
+    # Valid options still wait for a queue slot.
+    valid = await client.post(
+        "/v1/jobs?model=fast&pipeline=tokens&book_id=b", data=b"some words",
+        headers={"Content-Type": "text/plain"},
+    )  # fmt: skip
+    assert valid.status == 503
+    assert (await valid.json())["error"]["code"] == "queue_full"
+    await client.delete(f"/v1/jobs/{blocker['job_id']}")
+
+
 async def test_analyze_size_checked_before_queue(make_client: ClientFactory) -> None:
     client = await make_client(max_queue=2, sync_max_tokens=5)
     blocker = await fill_queue(client, 2)

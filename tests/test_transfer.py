@@ -89,6 +89,9 @@ def test_truncated_gzip_is_rejected() -> None:
         ("cp1252", "“café” au lait".encode("cp1252"), "“café”"),
         # RFC 2781: without a byte-order mark, UTF-16 is big-endian.
         ("utf-16", "café au lait".encode("utf-16-be"), "café"),
+        # The Unicode Standard: without a byte-order mark, UTF-32 is big-endian.
+        ("utf-32", "café au lait".encode("utf-32-be"), "café"),
+        ("UTF-32", "café au lait".encode("utf-32"), "café"),
     ],
 )
 async def test_declared_charset_is_decoded(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -171,6 +173,46 @@ async def test_bad_submission_rejected(
     assert listed["count"] == 0
 
 
+async def _post_raw(client: Any, headers: bytes) -> tuple[int, dict[str, Any]]:
+    """POST a small body with ``headers`` sent byte for byte; return status and body."""
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(
+        b"POST /v1/jobs HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
+        b"Content-Length: 5\r\n" + headers + b"\r\nwords"
+    )
+    await writer.drain()
+    response = await reader.read()
+    writer.close()
+    head, _, body = response.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "words"),
+    [
+        (b"", 415, "the request has no Content-Type header"),
+        (b"Content-Type: ;charset=utf-8\r\n", 415,
+         "content type ';charset=utf-8' is not accepted"),
+        (b"Content-Type: text/plain, application/json\r\n", 415,
+         "content type 'text/plain, application/json' is not accepted"),
+        ("Content-Type: text/plain; charset=é\r\n".encode(), 400,
+         "charset 'é' in the Content-Type header"),
+        (b"Content-Type: text/plain; charset=\xe9\r\n", 400,
+         "charset '\\xe9' in the Content-Type header"),
+    ],
+    ids=["none", "no media type", "two types", "utf-8 charset", "latin-1 byte"],
+)  # fmt: skip
+async def test_rejection_names_header_as_sent(
+    make_client: ClientFactory, headers: bytes, status: int, words: str
+) -> None:
+    client = await make_client()
+    code, body = await _post_raw(client, headers)
+    assert code == status, body
+    assert words in body["error"]["message"]
+    assert "application/octet-stream" not in body["error"]["message"]
+    assert "\ufffd" not in body["error"]["message"]
+
+
 async def test_too_many_tokens_is_413(make_client: ClientFactory) -> None:
     client = await make_client(max_tokens=50)
     response = await client.post("/v1/jobs", json={"text": "word " * 60})
@@ -306,6 +348,9 @@ async def test_empty_pipeline_same_in_json_and_query(
     [
         ("book_id=%ed%a0%80", "'book_id'"),
         ("model=fast&pipeline=tok%ffens", "'pipeline'"),
+        ("book_id=%", "'%' at offset 0 does not start an escape"),
+        ("book_id=%%41", "'%' at offset 0 does not start an escape"),
+        ("book_id=50%off", "send a literal '%' as %25"),
     ],
 )
 async def test_query_not_utf8_is_400(
@@ -318,7 +363,7 @@ async def test_query_not_utf8_is_400(
     assert response.status == 400
     assert error["code"] == "invalid_field"
     assert field in error["message"]
-    assert "not valid UTF-8" in error["message"]
+    assert "not valid percent-encoded UTF-8" in error["message"]
     listed = await (await client.get("/v1/jobs")).json()
     assert listed["count"] == 0
 
