@@ -46,8 +46,10 @@ def resident_mb(pid: int) -> float:
 class MemoryGuard:
     """Sample the child's memory; call ``on_over_limit`` when it passes the limit.
 
-    ``peak_mb`` is the highest sample since ``reset_peak``. The scheduler resets
-    it at the start of each job, so that a job's error names its own peak.
+    ``peak_mb`` is the highest sample of the current child since ``reset_peak``.
+    The scheduler resets it at the start of each job, so that a job's error
+    names its own peak. Samples of an earlier child, which may have been killed
+    for its memory, never count towards a new child's peak.
     """
 
     def __init__(
@@ -63,9 +65,15 @@ class MemoryGuard:
         self._on_over_limit = on_over_limit
         self.current_mb = 0.0
         self.peak_mb = 0.0
+        # The child that current_mb was sampled from.
+        self._sampled_pid: int | None = None
 
     def reset_peak(self) -> None:
-        self.peak_mb = self.current_mb
+        """Start the peak from the current child's last sample, or 0 without one."""
+        if self._sampled_pid is None or self._sampled_pid != self._pid_source():
+            self.current_mb = self.peak_mb = 0.0
+        else:
+            self.peak_mb = self.current_mb
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -75,7 +83,12 @@ class MemoryGuard:
             if pid is None:
                 continue
             # psutil reads /proc; cheap, but off the loop all the same.
-            self.current_mb = await loop.run_in_executor(None, resident_mb, pid)
+            current_mb = await loop.run_in_executor(None, resident_mb, pid)
+            if pid != self._sampled_pid:
+                # A new child: its peak starts from its own samples.
+                self._sampled_pid = pid
+                self.peak_mb = 0.0
+            self.current_mb = current_mb
             self.peak_mb = max(self.peak_mb, self.current_mb)
             if self.current_mb > self.limit_mb:
                 self._on_over_limit(self.current_mb, self.peak_mb)

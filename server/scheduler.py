@@ -27,16 +27,30 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_RETRY_AFTER_S = 10
 MAX_RETRY_AFTER_S = 600
+# Appended to the runner's message for an engine fault. The runner child sends
+# the traceback with the error, and the front logs it at DEBUG level.
+ENGINE_ERROR_ADVICE = (
+    ". This is a fault in the engine, so the same text is likely to fail again. "
+    "The service's operator can run it with --log-level DEBUG to log the "
+    "traceback, and report it with the book"
+)
 # A job that was running when the service died runs once more. A job that was
 # running through two deaths is failed, because it may be what kills the service.
 MAX_ATTEMPTS = 2
 
 
 class QueueFull(Exception):
-    """The FIFO already contains ``max_queue`` waiting jobs."""
+    """The FIFO already contains ``max_queue`` or more waiting jobs.
 
-    def __init__(self, limit: int, retry_after_s: int) -> None:
-        super().__init__(f"queue is full: {limit} jobs are already waiting")
+    More than ``max_queue`` jobs wait when the service restarted with a lower
+    limit than the one that queued them.
+    """
+
+    def __init__(self, waiting: int, limit: int, retry_after_s: int) -> None:
+        super().__init__(
+            f"queue is full: {waiting} jobs are waiting, and the limit is {limit}"
+        )
+        self.waiting = waiting
         self.limit = limit
         self.retry_after_s = retry_after_s
 
@@ -129,6 +143,7 @@ class JobScheduler:
     async def drain(self, grace_s: float) -> None:
         """Stop taking and dispatching jobs; wait up to ``grace_s`` for the running one."""
         self._accepting = False
+        self.supervisor.begin_shutdown()
         job = self.running
         if job is not None:
             log_event(logger, "job.draining", job_id=job.job_id, grace_s=grace_s)
@@ -190,7 +205,9 @@ class JobScheduler:
             QueueFull: ``max_queue`` jobs are already waiting.
         """
         if len(self.pending) >= self.settings.max_queue:
-            raise QueueFull(self.settings.max_queue, self.retry_after_s())
+            raise QueueFull(
+                len(self.pending), self.settings.max_queue, self.retry_after_s()
+            )
         self.table.add(job)
         self.pending.append(job.job_id)
         self._finished[job.job_id] = asyncio.Event()
@@ -316,10 +333,11 @@ class JobScheduler:
         elif kind == protocol.CANCELLED:
             self._finish(job, JobStatus.CANCELLED)
         elif kind == protocol.ERROR:
-            error = {
-                "code": f"{payload.get('kind', 'engine')}_error",
-                "message": str(payload.get("message", "the engine failed")),
-            }
+            error_kind = payload.get("kind", "engine")
+            message = str(payload.get("message", "the engine failed"))
+            if error_kind == "engine":
+                message += ENGINE_ERROR_ADVICE
+            error = {"code": f"{error_kind}_error", "message": message}
             if payload.get("traceback"):
                 logger.debug("job %s traceback:\n%s", job.job_id, payload["traceback"])
             self._finish(job, JobStatus.FAILED, error)

@@ -130,6 +130,8 @@ class RunnerSupervisor:
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self._stopping = False
+        # Set once the service shuts down: a child that dies then is not replaced.
+        self._shutting_down = False
         self._restart_task: asyncio.Task[None] | None = None
         self._start_watch: asyncio.Task[None] | None = None
         self._failed_starts = 0
@@ -240,6 +242,10 @@ class RunnerSupervisor:
         job_id = self._running_job_id()
         return {"job_id": job_id} if job_id else {}
 
+    def begin_shutdown(self) -> None:
+        """Start no new child from now on, because the service is shutting down."""
+        self._shutting_down = True
+
     async def stop(self, timeout_s: float = 5.0) -> None:
         """Ask the child to exit, kill it after ``timeout_s``, and stop restarting."""
         self._stopping = True
@@ -321,11 +327,22 @@ class RunnerSupervisor:
             and process.exitcode == -signal.SIGKILL
         ):
             _, kill_code, kill_reason = request
-        cause = self._death_cause(process, activity, kill_reason, restart_note=True)
+        was_ready = self.ready_info is not None
+        failed_starts = 0 if was_ready else self._failed_starts + 1
         # The cause without "no job was lost", which the jobs that fail once the
         # engine counts as unavailable would contradict.
         failure = self._death_cause(process, activity, kill_reason, restart_note=False)
-        was_ready = self.ready_info is not None
+        if failed_starts >= UNAVAILABLE_AFTER_FAILED_STARTS:
+            cause = (
+                f"{failure.rstrip('.')}. The runner has now failed to start "
+                f"{failed_starts} times in a row, so the waiting jobs fail and "
+                "submissions get 503 until a child has loaded the engine; the "
+                "service goes on starting new children"
+            )
+        else:
+            cause = self._death_cause(
+                process, activity, kill_reason, restart_note=not self._shutting_down
+            )
         self.ready_info = None
         self.last_error = cause
         if not self._stopping:
@@ -334,13 +351,13 @@ class RunnerSupervisor:
                 logger, "child.died", logging.WARNING, pid=process.pid,
                 **self._job_field(), cause=cause,
             )  # fmt: skip
-            self._failed_starts = 0 if was_ready else self._failed_starts + 1
+            self._failed_starts = failed_starts
             self.start_failure = None if was_ready else failure
             # Set before on_exit, so that its messages can name the delay.
             delay_s = self.restart_delay_s()
             self._next_start_at = time.monotonic() + delay_s
         self._on_exit(cause, process.pid, kill_code)
-        if self._stopping:
+        if self._stopping or self._shutting_down:
             return
         self.restarts += 1
         await self._restart_after(delay_s)

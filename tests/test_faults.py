@@ -6,11 +6,15 @@ import asyncio
 import logging
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
 
 from server.config import Settings
+from server.guards import MemoryGuard
+from server.keys import SCHEDULER
 from server.jobs import JobTable
 from server.scheduler import JobScheduler
 from server.store import JobStore
@@ -62,6 +66,8 @@ async def test_engine_error_keeps_child_alive(
     failed = await wait_status(client, job["job_id"], {"failed"})
     assert failed["error"]["code"] == code
     assert text in failed["error"]["message"]
+    if code == "engine_error":
+        assert "--log-level DEBUG to log the traceback" in failed["error"]["message"]
     follow = await submit_text(client, "still works")
     await wait_status(client, follow["job_id"], {"completed"})
     assert (await wait_ready(client))["child_pid"] == pid
@@ -135,8 +141,10 @@ async def test_memory_limit_stops_child(
     assert "over the limit of 150 MiB" in failed["error"]["message"]
     assert "peak" in failed["error"]["message"]
     follow = await submit_text(client, "small book")
-    await wait_status(client, follow["job_id"], {"completed"}, 60.0)
+    done = await wait_status(client, follow["job_id"], {"completed"}, 60.0)
     assert (await wait_ready(client))["child_pid"] != pid
+    # The killed child's peak is not the next child's.
+    assert done["stats"]["peak_child_mb"] < 150
 
     died = _event_line(caplog, f"event=child.died pid={pid} job_id={job['job_id']} ")
     assert "the service killed the runner child" in died
@@ -188,6 +196,42 @@ async def test_start_timeout_named_as_cause(make_client: ClientFactory) -> None:
     assert "child_start_timeout_s" in (await ready.json())["error"]["message"]
 
 
+def _child_process(code: str) -> subprocess.Popen[str]:
+    """Start a Python process that runs ``code``, prints a line, and waits."""
+    script = f"import sys\n{code}\nprint('ready', flush=True)\nsys.stdin.read()"
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    assert process.stdout.readline() == "ready\n"
+    return process
+
+
+async def test_memory_peak_starts_per_child() -> None:
+    big = _child_process("data = b'x' * (300 << 20)")
+    small = _child_process("")
+    pids = [big.pid]
+    guard = MemoryGuard(lambda: pids[0], 100_000, 0.01, lambda used, peak: None)
+    task = asyncio.create_task(guard.run())
+    try:
+        while guard.current_mb < 250:
+            await asyncio.sleep(0.01)
+        # The big child is replaced, and a job starts before the guard has
+        # sampled the new one.
+        pids[0] = small.pid
+        guard.reset_peak()
+        assert guard.peak_mb < 250
+        while guard.current_mb == 0 or guard.current_mb > 250:
+            await asyncio.sleep(0.01)
+        assert guard.peak_mb < 250
+    finally:
+        task.cancel()
+        for process in (big, small):
+            process.kill()
+            process.communicate()
+
+
 @pytest.mark.parametrize(
     ("used_mb", "words"),
     [(680.3, "used 680 MiB (peak 680 MiB), reaching the limit of 680 MiB"),
@@ -206,8 +250,12 @@ async def test_memory_message_compares_rounded(
 
 
 async def test_unloadable_engine_fails_waiting_jobs(
-    make_client: ClientFactory, tmp_path, monkeypatch: pytest.MonkeyPatch
+    make_client: ClientFactory,
+    tmp_path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO)
     flag = tmp_path / "broken"
     flag.write_text("the engine fails to load while this file exists")
     monkeypatch.setenv("BOOKNLP_JOBS_TEST_ENGINE_FAIL_WHILE", str(flag))
@@ -227,6 +275,10 @@ async def test_unloadable_engine_fails_waiting_jobs(
     assert "every 30 s" not in body["error"]["message"]
     ready = await (await client.get("/v1/ready")).json()
     assert "scripted load failure" in ready["error"]["message"]
+    died = _died_causes(caplog)
+    assert "failed to start" not in died[1]
+    assert "failed to start 3 times in a row" in died[2]
+    assert "so the waiting jobs fail" in died[2]
 
     # Fixing the cause brings the service back without a restart by hand.
     flag.unlink()
@@ -280,9 +332,18 @@ async def test_kill_while_idle_logged_without_job(
     assert "Resubmit" not in died[0]
 
 
+def _died_causes(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.getMessage().startswith("event=child.died ")
+    ]
+
+
 async def test_kills_while_loading_fail_waiting_jobs(
-    make_client: ClientFactory,
+    make_client: ClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO)
     # The spaCy engine takes seconds to load, so each child is still loading
     # when the test kills it.
     client = await make_client(engine="spacy", wait=False)
@@ -312,3 +373,36 @@ async def test_kills_while_loading_fail_waiting_jobs(
     assert "every 30 s" not in error["message"]
     # The third failed start in a row delays the next one by 3.5 s.
     assert 1 <= int(rejected.headers["Retry-After"]) <= 4
+    died = _died_causes(caplog)
+    assert len(died) >= 3
+    assert "no job was lost" in died[1]
+    assert "no job was lost" not in died[2]
+    assert "failed to start 3 times in a row" in died[2]
+    assert "so the waiting jobs fail" in died[2]
+
+
+async def test_child_death_in_shutdown_not_replaced(
+    make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    client = await make_client()
+    pid = (await wait_ready(client))["child_pid"]
+    scheduler = client.server.app[SCHEDULER]
+    # What SIGTERM starts: no job runs, so the drain ends at once.
+    await scheduler.drain(1.0)
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while not _died_causes(caplog):
+        assert time.monotonic() < deadline, "the child's death was not noticed"
+        await asyncio.sleep(0.05)
+    await scheduler.supervisor._restart_task
+
+    started = [
+        record.getMessage()
+        for record in caplog.records
+        if record.getMessage().startswith("event=child.started ")
+    ]
+    assert started == [f"event=child.started pid={pid}"]
+    died = _died_causes(caplog)
+    assert len(died) == 1
+    assert "starts a new child" not in died[0]

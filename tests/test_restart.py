@@ -158,3 +158,37 @@ def test_ready_is_503_during_shutdown(tmp_path: Path) -> None:
     assert status == 503
     assert body["error"]["code"] == "not_ready"
     assert "shutting down" in body["error"]["message"]
+
+
+def test_queue_full_names_jobs_waiting(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    first = ServiceProcess(state, tmp_path / "service.log", max_queue=6)
+    try:
+        first.wait_ready()
+        running = first.submit("#test-engine chunks=600 delay_s=0.1\nslow book")
+        first.wait_status(running, {"running"})
+        for n in range(5):
+            first.submit(f"waiting book {n}")
+    finally:
+        first.stop(signal.SIGKILL)
+
+    # The restart with a lower limit keeps all 5 waiting jobs.
+    second = ServiceProcess(state, tmp_path / "service.log", max_queue=2)
+    try:
+        second.wait_ready()
+        second.wait_status(running, {"running"})
+        status, body, headers = second.request("POST", "/v1/jobs", b"one more book")
+        stats = second.request("GET", "/v1/jobs/stats")[1]
+    finally:
+        second.stop(signal.SIGKILL)
+
+    error = body["error"]
+    assert status == 503
+    assert error["code"] == "queue_full"
+    assert stats["queue"]["waiting"] == 5
+    assert "5 jobs are already waiting" in error["message"]
+    assert "at most 2 may wait (max_queue)" in error["message"]
+    assert error["waiting"] == 5
+    assert error["limit"] == 2
+    assert "Retry-After" in headers
+
