@@ -185,19 +185,3 @@ async def test_unreadable_result_is_json_error(
         for line in lines
     )
     assert not any(record.exc_info for record in caplog.records)
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files of any mode")
-async def test_result_without_permission_is_json_error(
-    make_client: ClientFactory, tmp_path: Path
-) -> None:
-    client = await make_client()
-    job = await submit_text(client, "a short book")
-    await wait_status(client, job["job_id"], {"completed"})
-    (tmp_path / "results" / f"{job['job_id']}.json").chmod(0)
-
-    response = await client.get(f"/v1/jobs/{job['job_id']}/result")
-    error = (await response.json())["error"]
-    assert response.status == 503
-    assert error["code"] == "result_unreadable"
-    assert "Permission denied" in error["message"]
