@@ -550,3 +550,17 @@ def test_name_typed_place_more_often_is_a_place() -> None:
     mentions = uses("GPE", "PER", "PER")
     assert retype_place_names(mentions) == 0
     assert [m.category for m in mentions] == ["GPE", PER, PER]
+
+
+def test_initial_joins_the_one_name_it_can_stand_for() -> None:
+    # Emma: Mrs. Elton's "Mr. E." is Mr. Elton; "the Mr. Eltons" is a family.
+    ids = cluster(["Mr. Elton", "Mr. E.", "Mr. Eltons", "Mr. Knightley", "Mr. K."])
+    elton, initial, _family, knightley, k_initial = ids
+    assert initial == elton
+    assert k_initial == knightley != elton
+    # Two names of that title and letter leave the initial alone.
+    ids = cluster(["Mrs. Suckling", "Mrs. Smallridge", "Mrs. S."])
+    assert len(set(ids)) == 3
+    # The title must match: "Miss W." is no "Mr." Woodhouse.
+    ids = cluster(["Mr. Woodhouse", "Miss W."])
+    assert ids[0] != ids[1]

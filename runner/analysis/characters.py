@@ -30,6 +30,7 @@ characters.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -560,6 +561,10 @@ MIN_BARE_GIVEN_NAMES = 10
 MISTER_FULL_SHARE = 0.5
 
 
+# A surname written as an initial: "Mr. E.".
+_INITIAL = re.compile(r"[a-z]\.")
+
+
 class _NameClusterer:
     def __init__(
         self,
@@ -612,6 +617,7 @@ class _NameClusterer:
         self._key_honorific_names()
         self._key_bare_names()
         self._merge_surnames()
+        self._merge_initials()
         self._merge_given_names()
         roots = self._resolve_all()
         numbering: dict[Key, int] = {}
@@ -752,6 +758,36 @@ class _NameClusterer:
             if len(candidates) == 1:
                 self.forest.union(candidates[0], key)
 
+    def _merge_initials(self) -> None:
+        """Join a title and an initial to the one name of that title it can stand for.
+
+        Emma's Mrs. Elton says "Mr. E." for her husband and "Mr. K." for Mr.
+        Knightley: each is the only "Mr." whose surname starts with that letter.
+        With two such names ("Mrs. Suckling" and "Mrs. Smallridge" for "Mrs.
+        S.") the initial stays a name of its own.
+        """
+        surname_keys = self._keys_of("surname")
+        for key in surname_keys:
+            if not _INITIAL.fullmatch(key[2]):
+                continue
+            fitting = {
+                other
+                for other in surname_keys
+                if other[1] == key[1]
+                and not _INITIAL.fullmatch(other[2])
+                and other[2].startswith(key[2][0])
+            }
+            # A family's plural ("the Mr. Eltons") is no other man.
+            fitting = {
+                other
+                for other in fitting
+                if (other[0], other[1], other[2].removesuffix("s")) not in fitting
+                or not other[2].endswith("s")
+            }
+            roots = {self.forest.find(other) for other in fitting}
+            if len(roots) == 1:
+                self.forest.union(roots.pop(), key)
+
     def _dominant(self, roots: list[Key]) -> list[Key]:
         """Return the one root named far more often than the others, or all.
 
@@ -818,9 +854,12 @@ class _NameClusterer:
         for full, count in self.mister_full.items():
             if count < MIN_MISTER_FULL_NAMES or self.forest.find(full) != root:
                 continue
-            given = ("given", full[1])
-            bare = self.forest.count[given] if given in self.forest.parent else 0
-            narrated = self.narrated[given]
+            given_name = ("given", full[1])
+            if given_name in self.forest.parent:
+                bare = self.forest.count[given_name]
+            else:
+                bare = 0
+            narrated = self.narrated[given_name]
             if bare >= MIN_BARE_GIVEN_NAMES and count >= MISTER_FULL_SHARE * narrated:
                 return True
         return False
