@@ -552,7 +552,7 @@ def test_name_typed_place_more_often_is_a_place() -> None:
     assert [m.category for m in mentions] == ["GPE", PER, PER]
 
 
-def test_initial_joins_the_one_name_it_can_stand_for() -> None:
+def test_initial_joins_only_fitting_name() -> None:
     # Emma: Mrs. Elton's "Mr. E." is Mr. Elton; "the Mr. Eltons" is a family.
     ids = cluster(["Mr. Elton", "Mr. E.", "Mr. Eltons", "Mr. Knightley", "Mr. K."])
     elton, initial, _family, knightley, k_initial = ids

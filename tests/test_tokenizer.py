@@ -129,12 +129,12 @@ def test_italic_underscores_split_off_words(
         ("Tom-all-alone", ["Tom", "-", "all", "-", "alone"]),
     ],
 )
-def test_place_names_with_joining_words_stay_whole(
+def test_joined_place_names_stay_whole(
     nlp: Language, text: str, expected: list[str]
 ) -> None:
     assert tokens(nlp, text) == expected
 
 
-def test_place_name_with_joining_words_is_a_proper_noun(nlp: Language) -> None:
+def test_joined_place_name_is_propn(nlp: Language) -> None:
     doc = nlp("The next crash in Tom-all-Alone's may be heard.")
     assert [t.pos_ for t in doc if t.text == "Tom-all-Alone's"] == ["PROPN"]

@@ -231,7 +231,7 @@ class _CastBuilder:
         # character is only the most recent one of its gender.
         self.guessed: set[int] = set()
         # Quotes whose speaker a speech tag names with a name or a noun phrase
-        # (see ``_TAG_RULES``); a pronoun in a tag only points at a character.
+        # (see ``_TAG_RULES``). A pronoun in a tag only points at a character.
         self.tagged: set[int] = set()
         # {(possessor character, noun): character} for "her mother" and the like.
         self.relatives: dict[tuple[int, str], int] = {}
