@@ -644,7 +644,7 @@ class _CastBuilder:
                 continue
             token = speaker.token if speaker.token is not None else name.head
             # A tag between two halves of a speech ("My name is Kenge," he
-            # said; "you may remember it") speaks both.
+            # said; "you may remember it") names the speaker of both.
             halves = {position}
             if tag is not None:
                 halves.update(
@@ -802,8 +802,8 @@ class _CastBuilder:
         """Take a quote from the person it addresses by name, unless a tag names them.
 
         Speakers seldom call themselves by name in mid-speech, so "I do not
-        ask whether you are musical, Mrs. Elton." is not Mrs. Elton's, whoever
-        spoke last or was the subject of the narration before it. Nor is
+        ask whether you are musical, Mrs. Elton." is not Mrs. Elton's, even
+        when she spoke last or was the subject of the narration before it. Nor is
         ""My dear Rick," said he" Rick's: the "he" was linked to the wrong man.
         A tag that names the speaker ("said Mrs. Elton") still wins, since a
         misread vocative is likelier than a tag naming the wrong person.

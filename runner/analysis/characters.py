@@ -260,17 +260,19 @@ def retype_located_names(
     return _retype_one_word_names(mentions, places)
 
 
-def _retype_one_word_names(mentions: Sequence[Mention], places: dict[str, str]) -> int:
-    """Give one-word PER names in ``places`` their place category; return how many."""
+def _retype_one_word_names(
+    mentions: Sequence[Mention], categories: dict[str, str]
+) -> int:
+    """Give one-word PER names their place category in ``categories``; count them."""
     retyped = 0
     for mention in mentions:
         if (
             mention.kind == PROP
             and mention.category == PER
             and len(mention.words) == 1
-            and mention.words[0] in places
+            and mention.words[0] in categories
         ):
-            mention.category = places[mention.words[0]]
+            mention.category = categories[mention.words[0]]
             retyped += 1
     return retyped
 
