@@ -1,10 +1,11 @@
-"""Score the engine's quotes and speakers on LitBank's quotation annotations.
+"""Score the engine's quotes, speakers and pronouns on LitBank's annotations.
 
 Rebuilds each document's text from LitBank's tokenized sentences, runs the spaCy
 engine on it as a job would, and prints precision, recall and F1 for quotes
-(exact first and last token) and speakers (see runner/tagger/quote_metrics.py).
-The last line is JSON keyed by task (``quotes``, ``speakers``) with
-``precision``, ``recall`` and ``f1`` as percentages.
+(exact first and last token), speakers (see runner/tagger/quote_metrics.py) and
+the characters of third-person pronouns (see runner/tagger/pronoun_metrics.py).
+The last line is JSON keyed by task (``quotes``, ``speakers``, ``pronouns``)
+with ``precision``, ``recall`` and ``f1`` as percentages.
 
     .venv/bin/python scripts/evaluate_quotes.py --litbank ../shared/data/litbank
 
@@ -35,6 +36,7 @@ from runner.engines.spacy_engine import STAGE_WEIGHTS, create_engine  # noqa: E4
 from runner.tagger import litbank_quotes  # noqa: E402
 from runner.tagger.litbank_quotes import QuoteDocument  # noqa: E402
 from runner.tagger.metrics import Counts, score_report  # noqa: E402
+from runner.tagger.pronoun_metrics import pronoun_counts  # noqa: E402
 from runner.tagger.quote_metrics import (  # noqa: E402
     PredictedQuote,
     SpeakerCounts,
@@ -44,7 +46,7 @@ from runner.tagger.quote_metrics import (  # noqa: E402
 )
 from runner.tagger.split import SPLIT_FILE, load_or_create_split  # noqa: E402
 
-TASKS = ("quotes", "speakers")
+TASKS = ("quotes", "speakers", "pronouns")
 COMPONENTS = ("tokens", "entities", "quotes", "characters")
 
 _NO_SPACE_BEFORE = frozenset(",.;:!?)]”’…") | {"n't", "n’t"}
@@ -141,7 +143,7 @@ def to_gold(offset_starts: list[int], char: int) -> int:
 
 def score_document(
     engine, document: QuoteDocument, model: str
-) -> tuple[Counts, SpeakerCounts]:
+) -> tuple[Counts, SpeakerCounts, Counts]:
     text, starts, _ends = rebuild_text(document.sentences)
     result = run_engine(engine, text, model)
     tokens = result["tokens"]
@@ -182,7 +184,8 @@ def score_document(
         chain_of_character,
         lambda speaker: litbank_quotes.speaker_chains(document, speaker),
     )
-    return quote_counts(predicted, document.quotes), speakers
+    pronouns = pronoun_counts(mentions, document.chains, document.tokens)
+    return quote_counts(predicted, document.quotes), speakers, pronouns
 
 
 def select_documents(args: argparse.Namespace) -> list[str]:
@@ -212,21 +215,27 @@ def evaluate(args: argparse.Namespace) -> None:
     if not doc_ids:
         raise SystemExit(f"no LitBank quotation documents in {args.litbank}")
     engine = create_engine()
-    quotes, speakers = Counts(), SpeakerCounts()
+    quotes, speakers, pronouns = Counts(), SpeakerCounts(), Counts()
     for doc_id in doc_ids:
         document = litbank_quotes.read_quote_document(args.litbank, doc_id)
-        found, attributed = score_document(engine, document, args.model)
+        found, attributed, resolved = score_document(engine, document, args.model)
         for name in ("true_positives", "predicted", "gold"):
             setattr(quotes, name, getattr(quotes, name) + getattr(found, name))
             total = getattr(speakers.counts, name) + getattr(attributed.counts, name)
             setattr(speakers.counts, name, total)
+            setattr(pronouns, name, getattr(pronouns, name) + getattr(resolved, name))
         speakers.unresolved += attributed.unresolved
         speakers.unmatched += attributed.unmatched
-    scores = {"quotes": quotes.scores(), "speakers": speakers.counts.scores()}
+    scores = {
+        "quotes": quotes.scores(),
+        "speakers": speakers.counts.scores(),
+        "pronouns": pronouns.scores(),
+    }
     print(
         f"{len(doc_ids)} documents, {quotes.gold} gold quotes; speakers scored on "
         f"{speakers.counts.gold} (not scored: {speakers.unresolved} whose speaker "
-        f"names no single chain, {speakers.unmatched} with no overlapping quote)"
+        f"names no single chain, {speakers.unmatched} with no overlapping quote); "
+        f"{pronouns.gold} third-person pronouns in chains with a name or noun phrase"
     )
     print(score_report(scores, TASKS))
 

@@ -17,6 +17,7 @@ from runner.tagger.litbank_quotes import (
     read_quote_document,
     speaker_chains,
 )
+from runner.tagger.pronoun_metrics import pronoun_counts
 from runner.tagger.quote_metrics import (
     PredictedQuote,
     character_chains,
@@ -143,6 +144,30 @@ def test_speaker_counts_hand_computed() -> None:
     assert (result.unresolved, result.unmatched) == (1, 1)
 
 
+def test_pronoun_counts_hand_computed() -> None:
+    tokens = ["Mrs.", "Lennox", "saw", "the", "groom", ".", "She", "smiled", "at",
+              "him", "and", "he", "left", ".", "He", "ran", "to", "her"]
+    chains = {
+        0: [(0, 1), (6, 6), (17, 17)],  # Mrs. Lennox, She, her
+        1: [(3, 4), (9, 9), (11, 11)],  # the groom, him, he
+        2: [(14, 14)],  # only a pronoun: not scored
+    }
+    mentions = [
+        (7, 0, 1), (7, 6, 6),  # right
+        (8, 3, 4), (7, 9, 9),  # "him" given Mrs. Lennox: wrong
+        # "he" (11) has no mention with a character: missed
+        (8, 14, 14),  # in a chain that is not scored
+        # Were pronouns to vote, the groom's character would tie between
+        # chains 0, 1 and 2, and the tie would go to chain 0 and make "her"
+        # right. They do not vote, so it stands for chain 1: "her" is wrong.
+        (8, 17, 17),
+    ]
+    counts = pronoun_counts(mentions, chains, tokens)
+    assert counts.gold == 4
+    assert counts.predicted == 3
+    assert counts.true_positives == 1
+
+
 def test_rebuild_text_offsets_and_paragraphs() -> None:
     rebuild_text = load_script().rebuild_text
     sentences = [
@@ -171,7 +196,8 @@ def test_script_scores_sample(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr
     lines = completed.stdout.strip().splitlines()
     scores = json.loads(lines[-1])
-    assert set(scores) == {"quotes", "speakers"}
+    assert set(scores) == {"quotes", "speakers", "pronouns"}
+    assert set(scores["pronouns"]) == {"precision", "recall", "f1"}
     assert set(scores["quotes"]) == {"precision", "recall", "f1"}
     # Bartleby's four quotes use straight marks; all are found.
     assert scores["quotes"]["recall"] == 100.0

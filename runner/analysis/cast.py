@@ -254,7 +254,11 @@ class _CastBuilder:
         )
         self._cluster_names(first_links)
         links = link_pronouns(
-            self.mentions, self.tokens, self._steering_gender, addressed
+            self.mentions,
+            self.tokens,
+            self._steering_gender,
+            addressed,
+            prefer_characters=True,
         )
         self.links = links
         self._assign_pronouns(links)
