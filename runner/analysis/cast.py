@@ -125,9 +125,9 @@ NARRATOR_NAME = "the narrator"
 # must be named at most MAX_ADDRESS_DISTANCE tokens before.
 _ADDRESS_TITLES = {"ladyship": "lady", "lordship": "lord"}
 MAX_ADDRESS_DISTANCE = 2000
-# Speaker rules that read a speech tag around the quote (see
+# Speaker rules that read a speech tag around the quote, or a play's cue (see
 # ``runner.analysis.speakers``); the others infer the speaker from context.
-_TAG_RULES = frozenset({"after", "before"})
+_TAG_RULES = frozenset({"after", "before", "cue"})
 
 
 # Words before and after a name that address its bearer ("my dear Jane,").

@@ -88,6 +88,11 @@ def parse_name(words: Sequence[str]) -> PersonName | None:
     """Split a PER span's words into honorific and name parts; None if no name."""
     cleaned = [word for word in words if any(char.isalpha() for char in word)]
     cleaned = [word for word in cleaned if word not in {"'s", "’s"}]
+    # A name set in capitals, as in a play's cue ("PIP"), is the same name.
+    cleaned = [
+        word.capitalize() if word.isupper() and len(word) > 1 else word
+        for word in cleaned
+    ]
     honorific = None
     index = 0
     # Of several titles, the one next to the name counts: "the Reverend Mr.

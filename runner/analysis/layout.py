@@ -200,7 +200,7 @@ def _blocks(text: str, lines: list[tuple[int, int]]) -> list[list[tuple[int, int
     blocks: list[list[tuple[int, int]]] = []
     current: list[tuple[int, int]] = []
     for line_start, line_end in lines:
-        trimmed = _trim(text, line_start, line_end)
+        trimmed = trim_span(text, line_start, line_end)
         if trimmed is None:
             if current:
                 blocks.append(current)
@@ -212,7 +212,8 @@ def _blocks(text: str, lines: list[tuple[int, int]]) -> list[list[tuple[int, int
     return blocks
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+def trim_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Return ``[start, end)`` without the whitespace at its ends, or None if blank."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():

@@ -29,6 +29,8 @@ Rules, in the order a reader would apply them:
   only in single-quote style.
 - Dashes are never quotation marks, except in a book that sets its speech off
   with a dash at the start of the paragraph (``dash_dialogue``).
+- Speech laid out as in a play, after a speaker's cue in capitals ("DUTCH
+  SAILOR"), is a quote that no mark opens (``script_dialogue``).
 - A short closed quote right after a word of the same line (the "Quartier
   Francais", marked ‘poison’, as he called it "form") names a term, a title or
   a word, not speech, and is left out, unless it is a whole sentence ("Help
@@ -54,6 +56,7 @@ from runner.analysis.dash_dialogue import (
 )
 from runner.analysis.layout import Paragraph
 from runner.analysis.lexicon import speech_tag_verb, speech_verb_lemma
+from runner.analysis.script_dialogue import script_speeches
 
 logger = logging.getLogger(__name__)
 
@@ -112,18 +115,22 @@ class Quote:
     """A top-level quote as a ``[start, end)`` character span.
 
     Attributes:
-        start: offset of the opening mark.
+        start: offset of the opening mark, or of the first character of speech
+            that no mark opens (``dash_dialogue``, ``script_dialogue``).
         end: offset just after the closing mark, or after the last character of
             an unclosed quote.
         open_marks: offsets of the opening mark and of the mark that reopens the
             quote at the start of each further paragraph it spans.
         close_mark: offset of the closing mark, or None when the quote is unclosed.
+        cue: ``[start, end)`` of the speaker's label before speech laid out as
+            in a play ("DUTCH SAILOR"), else None.
     """
 
     start: int
     end: int
     open_marks: tuple[int, ...]
     close_mark: int | None
+    cue: tuple[int, int] | None = None
 
 
 def choose_style(text: str, start: int = 0, end: int | None = None) -> str:
@@ -256,16 +263,26 @@ def find_quotes(
     for index, paragraph in enumerate(paragraphs):
         following = paragraphs[index + 1] if index + 1 < len(paragraphs) else None
         scanner.scan_paragraph(paragraph, following)
-    dashes = dash_paragraph_count(text, paragraphs)
-    if dashes < MIN_DASH_PARAGRAPHS or dashes <= len(scanner.quotes):
-        return scanner.quotes
     marked = scanner.quotes
-    dashed = [
-        Quote(start, end, (start,), None)
-        for start, end in dash_quote_spans(text, paragraphs)
-        if not any(q.start < end and start < q.end for q in marked)
+    unmarked = [
+        Quote(start, end, (), None, (label_start, label_end))
+        for label_start, label_end, start, end in map(
+            dataclasses.astuple, script_speeches(text, paragraphs)
+        )
     ]
-    return sorted(marked + dashed, key=lambda quote: quote.start)
+    dashes = dash_paragraph_count(text, paragraphs)
+    if dashes >= MIN_DASH_PARAGRAPHS and dashes > len(marked):
+        unmarked.extend(
+            Quote(start, end, (start,), None)
+            for start, end in dash_quote_spans(text, paragraphs)
+        )
+    if not unmarked:
+        return marked
+    found = list(marked)
+    for quote in unmarked:
+        if not any(q.start < quote.end and quote.start < q.end for q in found):
+            found.append(quote)
+    return sorted(found, key=lambda quote: quote.start)
 
 
 class _QuoteScanner:

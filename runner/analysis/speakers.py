@@ -2,6 +2,9 @@
 
 The rules, tried in this order for each quote:
 
+0. ``cue``: for speech laid out as in a play, the person mention in its
+   speaker's cue ("DUTCH SAILOR", ``script_dialogue``). No other rule applies
+   to such speech.
 1. ``after``: a speech tag right after the quote, in the same paragraph and the
    same sentence. Either a verb and its subject (``said Tunde``, ``demanded Mr.
    Okafor``, ``said the purser, a stout man named Oskar``), or a subject and any
@@ -60,12 +63,17 @@ _TAG_CLOSERS = frozenset({",", ":", "—", "–", "--"})
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class QuoteTokens:
-    """A quote's first and last token (inclusive) and its paragraphs."""
+    """A quote's first and last token (inclusive) and its paragraphs.
+
+    ``cue`` contains the first and last token of the speaker's cue before
+    speech laid out as in a play, else None.
+    """
 
     start_token: int
     end_token: int
     first_paragraph: int
     last_paragraph: int
+    cue: tuple[int, int] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -113,6 +121,13 @@ class _SpeakerFinder:
         self.results: list[Attribution] = []
 
     def attribute(self, index: int) -> Attribution:
+        cue = self.quotes[index].cue
+        if cue is not None:
+            result = Attribution(self._cue_speaker(*cue), "cue")
+            if result.mention is None:
+                result = Attribution(None, None)
+            self.results.append(result)
+            return result
         after, attached = self._tag_after(index)
         candidates = [
             (after if attached else None, "after"),
@@ -129,6 +144,18 @@ class _SpeakerFinder:
                 break
         self.results.append(result)
         return result
+
+    def _cue_speaker(self, first: int, last: int) -> int | None:
+        """Return the longest person mention inside a cue's tokens, if any."""
+        found = [
+            index
+            for token in range(first, last + 1)
+            for index in self.by_head.get(token, ())
+            if first <= self.mentions[index].start and self.mentions[index].end <= last
+        ]
+        if not found:
+            return None
+        return max(found, key=lambda i: self.mentions[i].end - self.mentions[i].start)
 
     # Regions of narration around a quote.
 

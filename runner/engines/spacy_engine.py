@@ -46,6 +46,7 @@ from runner.analysis.layout import (
 )
 from runner.analysis.quotes import Quote, find_quotes
 from runner.analysis.result_writer import TokenSpool, write_result
+from runner.analysis.script_dialogue import cue_mentions
 from runner.analysis.sections import ResultSections
 from runner.analysis.speakers import QuoteTokens
 from runner.analysis.token_table import TokenTable
@@ -163,6 +164,10 @@ class _JobRun:
                 self._parse(spool)
             with self._stage("characters"):
                 quote_tokens = self._quote_tokens()
+                if any(quote.cue is not None for quote in quote_tokens):
+                    self.mentions = cue_mentions(
+                        self.mentions, quote_tokens, self._word_at
+                    )
                 self.mentions = _fit_to_quotes(
                     self.mentions, quote_tokens, self._word_at
                 )
@@ -264,12 +269,19 @@ class _JobRun:
             last = self.table.last_token_before(quote.end)
             if first > last or first >= len(self.table):
                 continue
+            cue = None
+            if quote.cue is not None:
+                cue_first = self.table.first_token_from(quote.cue[0])
+                cue_last = self.table.last_token_before(quote.cue[1])
+                if cue_first <= cue_last:
+                    cue = (cue_first, cue_last)
             result.append(
                 QuoteTokens(
                     first,
                     last,
                     self.table.paragraph_of(first),
                     self.table.paragraph_of(last),
+                    cue,
                 )
             )
         return result
