@@ -434,3 +434,49 @@ def test_pronoun_in_tag_speaks_over_its_modifiers(
     speaker = quote_starting(result, '"I assure you')["speaker"]
     assert speaker is not None
     assert speaker["name"] == "the narrator"
+
+
+def test_tag_pronoun_follows_speaker(engine: Engine, tmp_path: pathlib.Path) -> None:
+    # The self-naming rule gives the quote to Kenge, after the "he" had been
+    # linked to Ishmael, the name just before it.
+    result = analyse(
+        engine, tmp_path, 'Call me Ishmael.\n\n"My name is Kenge," he said.\n'
+    )
+    quote = quote_starting(result, '"My name is Kenge')
+    assert quote["speaker"] is not None
+    assert quote["speaker"]["name"] == "Kenge"
+    he = entity_at(result, quote["speaker_token"])
+    assert he["text"] == "he"
+    assert he["character_id"] == quote["speaker"]["character_id"]
+    names = {c["name"]: c["names"] for c in result["characters"]}
+    assert "he" not in names["Ishmael"]
+
+
+def test_exclamations_are_no_characters(
+    engine: Engine, tmp_path: pathlib.Path
+) -> None:
+    result = analyse(
+        engine,
+        tmp_path,
+        '"Fire!" shouted the man.\n\n"Rubbish!" said Anna Holt.\n\n'
+        '"Order!" said the chairman.\n\n"Anna!" cried the man.\n',
+    )
+    names = {c["name"] for c in result["characters"]}
+    assert not names & {"Fire", "Rubbish", "Order"}, names
+    # A name that is also written outside a one-word quote stays.
+    assert "Anna Holt" in names
+
+
+def test_only_persons_have_characters(
+    engine: Engine, tmp_path: pathlib.Path
+) -> None:
+    result = analyse(
+        engine,
+        tmp_path,
+        '"Forward!" shouted the company. The company marched to the town, and '
+        "the town watched the company pass.\n",
+    )
+    with_character = [e for e in result["entities"] if e["character_id"] is not None]
+    assert with_character
+    for entity in with_character:
+        assert entity["category"] == "PER", entity

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 from collections import Counter
 from collections.abc import Sequence
 
@@ -56,6 +57,7 @@ from runner.analysis.entities import (
     PRON,
     PROP,
     Mention,
+    is_punctuation,
     without_format_characters,
 )
 from runner.analysis.lexicon import (
@@ -271,11 +273,45 @@ class _CastBuilder:
         kept_apart = self._attach_relatives()
         attach_unnamed(self.mentions, kept_apart)
         self._assign_pronouns(links)
+        self._align_speaking_pronouns(speakers)
         self._add_speaker_pronouns(speakers)
+        # Only person mentions belong to characters. This guards the rules
+        # that copy a character along a noun or a name against a mention the
+        # tagger typed ORG or GPE ("TURKEY" in a text set in capitals).
+        for mention in self.mentions:
+            if mention.category != PER:
+                mention.character = None
         self._recount_votes(links)
         cast = self._finish(speakers)
         self._sort_mentions(cast)
         return cast
+
+    def _align_speaking_pronouns(self, speakers: list[Speaker]) -> None:
+        """Give a speech tag's pronoun the character its quote was given.
+
+        Later rules can give a quote another speaker than the one its "he"
+        was linked to (""My name is Kenge," he said" after "Call me
+        Ishmael"), and the tag's pronoun must then name the same person. Its
+        link moves to a mention of that character, so that it votes for the
+        speaker's gender.
+        """
+        first_mention: dict[int, int] = {}
+        for index, mention in enumerate(self.mentions):
+            if mention.character is not None and mention.kind != PRON:
+                first_mention.setdefault(mention.character, index)
+        for position, tag in self.speaking_mentions.items():
+            mention = self.mentions[tag]
+            character = speakers[position].character_id
+            if mention.kind != PRON or character is None:
+                continue
+            if mention.character == character or mention.key not in PRONOUN_GENDER:
+                continue
+            mention.character = character
+            target = first_mention.get(character)
+            if target is None:
+                self.links.pop(tag, None)
+            else:
+                self.links[tag] = target
 
     def _add_speaker_pronouns(self, speakers: list[Speaker]) -> None:
         """Make mentions of each quote's "I", "me", "my" and "myself" for its speaker.
@@ -331,6 +367,8 @@ class _CastBuilder:
             for i, name in parsed
             if name.honorific or without_articles(name.parts) not in silent
         ]
+        exclaimed = self._exclaimed_names(parsed)
+        parsed = [(i, name) for i, name in parsed if name.parts not in exclaimed]
         named = [index for index, _name in parsed]
         names = [name for _index, name in parsed]
         clusters = cluster_names(
@@ -349,6 +387,32 @@ class _CastBuilder:
         self._add_narrator()
         self._join_narrator_names()
         self._recount_votes(links)
+
+    def _exclaimed_names(
+        self, parsed: list[tuple[int, PersonName]]
+    ) -> set[tuple[str, ...]]:
+        """Return the names that the book writes only as a whole quote.
+
+        ""Fire!" shouted the man" makes "Fire" a name to the tagger. A
+        person's name also appears in narration or inside longer speech, so
+        a name whose every mention is all of its quote but the punctuation is
+        an exclamation.
+        """
+        starts = [quote.start_token for quote in self.quotes]
+        whole: dict[tuple[str, ...], bool] = {}
+        for index, name in parsed:
+            mention = self.mentions[index]
+            position = bisect.bisect_right(starts, mention.start) - 1
+            alone = False
+            if position >= 0 and mention.end <= self.quotes[position].end_token:
+                quote = self.quotes[position]
+                others = itertools.chain(
+                    range(quote.start_token, mention.start),
+                    range(mention.end + 1, quote.end_token + 1),
+                )
+                alone = all(is_punctuation(self._word_at(token)) for token in others)
+            whole[name.parts] = whole.get(name.parts, True) and alone
+        return {parts for parts, always in whole.items() if always}
 
     def _narration_sentence(self, mention: Mention) -> int | None:
         """Return the sentence of a name in narration, or None in a quote.

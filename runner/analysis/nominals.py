@@ -160,7 +160,9 @@ def attach_unnamed(mentions: Sequence[Mention], kept_apart: Set[int]) -> None:
 
     Only characters that already have a noun phrase of that noun (a speaker such
     as "her uncle") take others, within ``MAX_NOMINAL_DISTANCE`` tokens. The
-    mentions at the indices in ``kept_apart`` take none.
+    mentions at the indices in ``kept_apart`` take none, and neither do noun
+    phrases the tagger typed other than PER ("the company" as ORG after a
+    speaking "the company").
     """
     anchors: dict[str, list[tuple[int, int]]] = {}
     for mention in mentions:
@@ -173,7 +175,7 @@ def attach_unnamed(mentions: Sequence[Mention], kept_apart: Set[int]) -> None:
     for index, mention in enumerate(mentions):
         if mention.kind != NOM or mention.character is not None:
             continue
-        if index in kept_apart:
+        if mention.category != PER or index in kept_apart:
             continue
         nearest = nearest_anchor(anchors.get(mention.key, []), mention.start)
         if nearest is not None:
