@@ -454,3 +454,23 @@ def test_unattributed_quote_keeps_its_i(engine: Engine, tmp_path) -> None:
     assert len(mine) == 1
     assert mine[0]["mention_type"] == "PRON"
     assert mine[0]["character_id"] is None
+
+
+def test_partial_pipeline_consistent(engine: Engine, tmp_path) -> None:
+    text = '"I will go," said Mary. She ran and jumped.\n'
+    (tmp_path / "quotes").mkdir()
+    (tmp_path / "tokens").mkdir()
+    quotes_only, _messages, _stats = run_job(
+        engine, tmp_path / "quotes", text.encode(), ("quotes",), model="litbank"
+    )
+    speaker = quotes_only["quotes"][0]["speaker"]
+    assert speaker is not None
+    assert speaker["name"] == "Mary"
+    # The characters list is empty, so no id may point into it.
+    assert quotes_only["characters"] == []
+    assert speaker["character_id"] is None
+    tokens_only, _messages, _stats = run_job(
+        engine, tmp_path / "tokens", text.encode(), ("tokens",), model="litbank"
+    )
+    assert tokens_only["events"] == []
+    assert all("event" not in token for token in tokens_only["tokens"])

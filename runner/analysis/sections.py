@@ -95,8 +95,11 @@ class ResultSections:
 
         ``speaker_token`` is the head of the mention that names the speaker, or
         null when no mention does (an untagged quote, or a dialogue turn that
-        took its speaker from the alternation).
+        took its speaker from the alternation). As in ``entities``, the
+        speaker's ``character_id`` is set only with ``characters``, since it
+        points into that list.
         """
+        with_characters = "characters" in self.components
         names = {
             character.character_id: character.name for character in self.cast.characters
         }
@@ -110,7 +113,7 @@ class ResultSections:
                 row["speaker"] = None
             else:
                 row["speaker"] = {
-                    "character_id": speaker.character_id,
+                    "character_id": speaker.character_id if with_characters else None,
                     "name": names[speaker.character_id],
                 }
             # Set whenever a mention names the speaker, even one with no character.

@@ -241,6 +241,7 @@ class _JobRun:
             batch_size=self.engine.batch_size or DEFAULT_BATCH_SIZE,
             tagger=tagger,
             on_tagger_batch=tagger_batch_done,
+            mark_events="events" in self.job.components,
         )
         remaining = sum(piece.estimated_tokens for piece in pieces)
         for chunk_number, chunk in enumerate(chunks):

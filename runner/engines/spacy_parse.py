@@ -96,10 +96,16 @@ class ChunkParser:
         batch_size: int = DEFAULT_BATCH_SIZE,
         tagger: Tagger | None = None,
         on_tagger_batch: Callable[[float], None] | None = None,
+        mark_events: bool = True,
     ) -> None:
-        """``on_tagger_batch`` gets the fraction of a chunk's tagging done."""
+        """``on_tagger_batch`` gets the fraction of a chunk's tagging done.
+
+        ``mark_events`` adds each token's ``event`` field when the tagger
+        runs; a job that did not request events gets no such field.
+        """
         self.nlp = nlp
         self.tagger = tagger
+        self.mark_events = mark_events
         self.on_tagger_batch = on_tagger_batch
         self.batch_size = batch_size
         self.text = text
@@ -196,10 +202,10 @@ class ChunkParser:
                     row["fine_pos"],
                     row["dep"],
                 )
-                if tags is not None:
+                if tags is not None and token.i in tags.events:
+                    self.event_tokens.append(row["token_id"])
+                if tags is not None and self.mark_events:
                     row["event"] = token.i in tags.events
-                    if row["event"]:
-                        self.event_tokens.append(row["token_id"])
                 rows.append(row)
                 position += 1
         return global_ids
