@@ -44,6 +44,7 @@ from runner.analysis.layout import (
     normalize_text,
     split_paragraphs,
 )
+from runner.analysis.nesting import nest_mentions
 from runner.analysis.quotes import Quote, find_quotes
 from runner.analysis.result_writer import TokenSpool, write_result
 from runner.analysis.script_dialogue import cue_mentions
@@ -168,8 +169,8 @@ class _JobRun:
                     self.mentions = cue_mentions(
                         self.mentions, quote_tokens, self._word_at
                     )
-                self.mentions = _fit_to_quotes(
-                    self.mentions, quote_tokens, self._word_at
+                self.mentions = nest_mentions(
+                    _fit_to_quotes(self.mentions, quote_tokens, self._word_at)
                 )
                 cast = build_cast(self.mentions, quote_tokens, self.table, self.text)
             with self._stage("write"):
