@@ -480,3 +480,16 @@ def test_only_persons_have_characters(
     assert with_character
     for entity in with_character:
         assert entity["category"] == "PER", entity
+
+
+def test_decomposed_accent_same_name(
+    engine: Engine, tmp_path: pathlib.Path
+) -> None:
+    # "José" with a combining acute (U+0301) twice, and precomposed once.
+    text = "Mary met Jose\u0301. Then Jos\u00e9 left. Jose\u0301 smiled.\n"
+    result = analyse(engine, tmp_path, text)
+    sentences = {token["sentence_id"] for token in result["tokens"]}
+    assert len(sentences) == 3
+    joses = [c for c in result["characters"] if c["name"].startswith("Jos")]
+    assert len(joses) == 1, [c["name"] for c in result["characters"]]
+    assert joses[0]["mention_count"] == 3

@@ -138,3 +138,17 @@ def test_joined_place_names_stay_whole(
 def test_joined_place_name_is_propn(nlp: Language) -> None:
     doc = nlp("The next crash in Tom-all-Alone's may be heard.")
     assert [t.pos_ for t in doc if t.text == "Tom-all-Alone's"] == ["PROPN"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("met Jose\u0301.", ["met", "Jose\u0301", "."]),
+        ("the cafe\u0301, then", ["the", "cafe\u0301", ",", "then"]),
+        ("Zoe\u0308!", ["Zoe\u0308", "!"]),
+    ],
+)
+def test_punctuation_after_combining_mark(
+    nlp: Language, text: str, expected: list[str]
+) -> None:
+    assert tokens(nlp, text) == expected

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -88,11 +89,13 @@ def parse_name(words: Sequence[str]) -> PersonName | None:
     """Split a PER span's words into honorific and name parts; None if no name."""
     cleaned = [word for word in words if any(char.isalpha() for char in word)]
     cleaned = [word for word in cleaned if word not in {"'s", "’s"}]
-    # A name set in capitals, as in a play's cue ("PIP"), is the same name.
+    # A name set in capitals, as in a play's cue ("PIP"), is the same name, and
+    # so is one whose accents are decomposed ("e" and U+0301 for "é").
     cleaned = [
         word.capitalize() if word.isupper() and len(word) > 1 else word
         for word in cleaned
     ]
+    cleaned = [unicodedata.normalize("NFC", word) for word in cleaned]
     honorific = None
     index = 0
     # Of several titles, the one next to the name counts: "the Reverend Mr.

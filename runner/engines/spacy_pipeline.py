@@ -85,10 +85,13 @@ _PERIOD_BEFORE_DASH = rf"\.(?={_BEFORE_DASH})"
 _ABBREVIATION = re.compile(r"[A-Za-z][A-Za-z.]*\.")
 
 # Punctuation after an emoji modifier (variation selector, keycap, skin tone,
-# tag character): the stock suffix rules split "." only after letters and
-# digits, so "❤️." stayed one token and its sentence did not end.
+# tag character) or a combining mark: the stock suffix rules split "." only
+# after letters and digits, so "❤️." and a decomposed "José." (e and U+0301)
+# stayed one token and their sentence did not end.
 _EXTRA_SUFFIXES = (
     r"(?<=[\ufe0e\ufe0f\u20e3\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f])[.,;:!?]",
+    r"(?<=[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])"
+    r"[.,;:!?]",
     # Footnote markers glued to a word: "Harding[1]", "Grantly¹", "cello.†".
     # The stock rules leave "Harding[1" and "Grantly¹" as words, which then
     # become names.
