@@ -325,3 +325,13 @@ def test_markers_around_nothing_give_blank_span() -> None:
     assert (span.start, span.end) == (start, start + 2)
     assert text[span.start : span.end] == "\n\n"
     assert span.boilerplate_removed is True
+
+
+def test_format_character_line_is_blank() -> None:
+    text = "Mary came in.\n\u200b\nShe sat down.\n\u00ad \u2060\nThe end.\n"
+    paragraphs = split_paragraphs(text, 0, len(text))
+    assert [text[p.start : p.end] for p in paragraphs] == [
+        "Mary came in.",
+        "She sat down.",
+        "The end.",
+    ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import unicodedata
 
 logger = logging.getLogger(__name__)
 
@@ -196,11 +197,17 @@ def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _blocks(text: str, lines: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
-    """Group consecutive non-blank lines into blocks, trimming each line."""
+    """Group consecutive non-blank lines into blocks, trimming each line.
+
+    A line of only white space and invisible format characters (U+200B, a
+    soft hyphen) is blank: it shows as an empty line.
+    """
     blocks: list[list[tuple[int, int]]] = []
     current: list[tuple[int, int]] = []
     for line_start, line_end in lines:
         trimmed = trim_span(text, line_start, line_end)
+        if trimmed is not None and _only_format_characters(text, *trimmed):
+            trimmed = None
         if trimmed is None:
             if current:
                 blocks.append(current)
@@ -210,6 +217,14 @@ def _blocks(text: str, lines: list[tuple[int, int]]) -> list[list[tuple[int, int
     if current:
         blocks.append(current)
     return blocks
+
+
+def _only_format_characters(text: str, start: int, end: int) -> bool:
+    if text[start].isascii():
+        return False
+    return all(
+        char.isspace() or unicodedata.category(char) == "Cf" for char in text[start:end]
+    )
 
 
 def trim_span(text: str, start: int, end: int) -> tuple[int, int] | None:
