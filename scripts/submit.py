@@ -35,8 +35,15 @@ try:
         CliError,
         DeadlineExceeded,
     )
-    from submit_http import API_KEY_ENV, Client, Deadline
-    from submit_polling import wait_with_progress
+    from submit_http import (
+        API_KEY_ENV,
+        CONNECT_TIMEOUT_S,
+        IDLE_TIMEOUT_S,
+        JSON_GET_TIMEOUT_S,
+        Client,
+        Deadline,
+    )
+    from submit_polling import RECONNECT_GRACE_S, wait_with_progress
     from submit_result import check_output_path, report_outcome
     from submit_upload import DEFAULT_RETRY_AFTER_S, submit_job
 except ModuleNotFoundError as error:
@@ -67,6 +74,12 @@ When the server is busy (HTTP 503, for example a full queue), the script waits
 for the seconds in Retry-After, or {DEFAULT_RETRY_AFTER_S:g} s when it is missing
 or invalid, and submits again, until --timeout runs out.
 
+Each request has time limits of its own, with or without --timeout:
+{CONNECT_TIMEOUT_S:g} s to connect, {IDLE_TIMEOUT_S:g} s without data in either
+direction (also while the book uploads and the result downloads), and
+{JSON_GET_TIMEOUT_S:g} s for a whole status request. Status requests that time
+out or fail to connect are retried for {RECONNECT_GRACE_S:g} s.
+
 environment:
   {SERVER_ENV}      server URL, used when --server is not given
   {API_KEY_ENV}  API key, used when --api-key is not given
@@ -77,7 +90,8 @@ exit status:
   {EXIT_ERROR}    usage error, unreadable input, HTTP error, invalid response from the
        server, unreachable server, or the result could not be written
   {EXIT_CANCELLED}    the job was cancelled
-  {EXIT_TIMEOUT}    --timeout ran out; a job the server accepted keeps running there
+  {EXIT_TIMEOUT}    --timeout ran out, or a request timed out; a job the server accepted
+       keeps running there
   {EXIT_INTERRUPTED}  interrupted with Ctrl-C, and the job keeps running on the server
 """
 
@@ -117,8 +131,8 @@ def add_job_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--book-id",
         metavar="ID",
-        help="book id stored in the result (default: FILE's stem without its "
-        "control and format characters)",
+        help="book id stored in the result, not empty (default: FILE's stem "
+        "without its control and format characters)",
     )
     group.add_argument(
         "--pipeline",
@@ -136,11 +150,12 @@ def add_job_options(group: argparse._ArgumentGroup) -> None:
 
 
 def add_server_options(group: argparse._ArgumentGroup) -> None:
+    # parse_args fills in the default, to name the URL's source in errors.
     group.add_argument(
         "--server",
         metavar="URL",
-        default=os.environ.get(SERVER_ENV) or DEFAULT_SERVER,
-        help=f"base URL of the server (default: ${SERVER_ENV} or {DEFAULT_SERVER})",
+        help="base URL of the server, without user info, query or fragment; a "
+        f"trailing /v1 is ignored (default: ${SERVER_ENV} or {DEFAULT_SERVER})",
     )
     # The default is filled in by parse_args, which needs to know where the key
     # came from to name it in errors.
@@ -187,11 +202,19 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         parser.error(
             f"--timeout must be a finite number greater than 0, got {args.timeout}"
         )
+    if args.book_id is not None and not args.book_id.strip():
+        parser.error(
+            "--book-id is empty or only white space; pass a book id, or leave "
+            "--book-id out to use the file's stem"
+        )
+    server_source = "--server"
+    if args.server is None:
+        args.server = os.environ.get(SERVER_ENV) or DEFAULT_SERVER
+        server_source = f"${SERVER_ENV}"
     problem = find_server_url_problem(args.server)
     if problem:
-        parser.error(
-            f"--server {args.server!r} {problem}; for example {DEFAULT_SERVER}"
-        )
+        parser.error(f"{server_source} {problem}")
+    args.server = strip_api_version(args.server)
     key_source = "--api-key"
     if args.api_key is None:
         args.api_key = os.environ.get(API_KEY_ENV)
@@ -212,18 +235,76 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
 
 
 def find_server_url_problem(url: str) -> Optional[str]:
-    """Describe why ``url`` cannot be the server's base URL, or return None."""
+    """Describe why ``url`` cannot be the server's base URL, or return None.
+
+    The description starts with the URL, except for one that contains "@": it
+    may carry a password as user info, so neither the URL nor a parse error
+    that could quote part of it is shown. A password with a raw "?" or "#" can
+    put its "@" after them, so the whole URL is checked.
+    """
+    if "@" in url:
+        return user_info_problem(url)
     try:
         parts = urllib.parse.urlsplit(url)
         # Reading the port raises ValueError for one that is out of range.
         parts.port
     except ValueError as err:
-        return f"is not a valid URL ({err})"
+        return f"{url!r} is not a valid URL ({err}); for example {DEFAULT_SERVER}"
     if parts.scheme not in ("http", "https"):
-        return "must be an http:// or https:// URL"
+        return (
+            f"{url!r} must be an http:// or https:// URL; for example "
+            f"{DEFAULT_SERVER}"
+        )
     if not parts.hostname:
-        return "has no host name"
+        return f"{url!r} has no host name; for example {DEFAULT_SERVER}"
+    base = urllib.parse.urlunsplit(parts[:3] + ("", ""))
+    if "?" in url:
+        return f"{url!r} has a query; pass the base URL without it: {base}"
+    if "#" in url:
+        return f"{url!r} has a fragment; pass the base URL without it: {base}"
     return None
+
+
+def user_info_problem(url: str) -> str:
+    """Describe a URL with user info ("user:password@") without showing it.
+
+    The URL without its user info is given as the example to pass instead, but
+    only when the "@" ends the user info. A password with a raw "/", "?" or "#"
+    splits differently, and the example would show part of it.
+    """
+    example = DEFAULT_SERVER
+    try:
+        parts = urllib.parse.urlsplit(url)
+        if (
+            parts.scheme in ("http", "https")
+            and parts.hostname
+            and "@" in parts.netloc
+            and "@" not in parts.path
+        ):
+            host = parts.hostname
+            netloc = f"[{host}]" if ":" in host else host
+            if parts.port is not None:
+                netloc += f":{parts.port}"
+            example = urllib.parse.urlunsplit(
+                (parts.scheme, netloc, parts.path, "", "")
+            )
+    except ValueError:
+        # An invalid port or IPv6 address: the default URL is the example.
+        pass
+    return (
+        "contains '@', so it may carry user info (user:password@), which submit.py "
+        "does not send; the URL is not shown here. Pass the base URL without user "
+        f"info, such as {example}, and an API key with ${API_KEY_ENV}"
+    )
+
+
+def strip_api_version(url: str) -> str:
+    """Remove a trailing /v1 or /v1/ from the base URL, since paths start with /v1."""
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path.rstrip("/")
+    if path.endswith("/v1"):
+        path = path[: -len("/v1")]
+    return urllib.parse.urlunsplit(parts[:2] + (path, "", ""))
 
 
 def find_header_problem(value: str) -> Optional[str]:
@@ -283,7 +364,9 @@ def default_book_id(path: Path) -> str:
 
 def build_query(args: argparse.Namespace) -> Dict[str, str]:
     query: Dict[str, str] = {}
-    book_id = args.book_id or default_book_id(args.file)
+    book_id = args.book_id
+    if book_id is None:
+        book_id = default_book_id(args.file)
     if book_id:
         query["book_id"] = book_id
     if args.pipeline:

@@ -42,7 +42,19 @@ class ApiError(CliError):
 
 
 class ConnectionFailed(CliError):
-    """A request that got no HTTP response: refused, reset or timed out."""
+    """A request that got no complete HTTP response: refused, reset or timed out."""
+
+
+class RequestTimedOut(ConnectionFailed):
+    """A request that passed one of its own time limits, with or without --timeout.
+
+    ``connected`` is False when the connect timed out, so the server got nothing.
+    """
+
+    def __init__(self, message: str, connected: bool = True) -> None:
+        super().__init__(message)
+        self.exit_code = EXIT_TIMEOUT
+        self.connected = connected
 
 
 class DeadlineExceeded(CliError):

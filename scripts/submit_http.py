@@ -1,4 +1,4 @@
-"""HTTP client of submit.py, and the --timeout deadline that bounds its requests."""
+"""HTTP client of submit.py, with the time limits of each request and --timeout."""
 
 from __future__ import annotations
 
@@ -16,7 +16,13 @@ import urllib.parse
 import urllib.request
 from typing import Any, Dict, Iterator, List, Optional
 
-from submit_errors import ApiError, CliError, ConnectionFailed, DeadlineExceeded
+from submit_errors import (
+    ApiError,
+    CliError,
+    ConnectionFailed,
+    DeadlineExceeded,
+    RequestTimedOut,
+)
 
 try:
     import orjson
@@ -27,12 +33,20 @@ except ImportError:
 # HTTP 401 and 403 name it.
 API_KEY_ENV = "BOOKNLP_JOBS_API_KEY"
 
-# The socket applies this to each connect, read and sendall call, not to a whole
-# request. The book goes to http.client as a file object, which it sends in 8 KiB
-# blocks with one sendall each, so a slow upload of a large book does not hit it.
-# With --timeout, the time left replaces this value when it is smaller, and a
-# SocketWatchdog ends the whole request when that time runs out.
-SOCKET_TIMEOUT_S = 60.0
+# Time limits of each request, with or without --timeout. With --timeout, the time
+# left replaces a limit when it is smaller, and a SocketWatchdog ends the whole
+# request when that time runs out.
+#
+# Limit on the TCP connect, and for https the TLS handshake.
+CONNECT_TIMEOUT_S = 15.0
+# Limit on each send and receive call after the connect, so on the time without
+# data in either direction, not on a whole request. The book goes to http.client
+# as a file object, which it sends in 8 KiB blocks with one sendall each, so a slow
+# upload of a large book or a long download of its result does not hit it.
+IDLE_TIMEOUT_S = 60.0
+# Limit on a whole GET of a small JSON body, such as a job status, which the
+# server sends at once. It also ends a server that trickles a byte now and then.
+JSON_GET_TIMEOUT_S = 30.0
 
 JsonObject = Dict[str, Any]
 
@@ -82,6 +96,8 @@ class SocketWatchdog:
         self._lock = threading.Lock()
         self._sockets: List[socket.socket] = []
         self._fired = False
+        # Set when a socket is handed over, which happens once it has connected.
+        self.connected = False
         self._timer: Optional[threading.Timer] = None
         if seconds is not None:
             # threading raises OverflowError for a wait above TIMEOUT_MAX.
@@ -90,8 +106,15 @@ class SocketWatchdog:
             self._timer.daemon = True
             self._timer.start()
 
+    @property
+    def fired(self) -> bool:
+        """Whether the time ran out and the sockets were shut down."""
+        with self._lock:
+            return self._fired
+
     def watch(self, sock: socket.socket) -> None:
         with self._lock:
+            self.connected = True
             if self._fired:
                 shut_down_socket(sock)
             else:
@@ -119,21 +142,28 @@ def shut_down_socket(sock: socket.socket) -> None:
 
 
 class _WatchedOpenMixin:
-    """Handler mixin that hands each connected socket to a SocketWatchdog."""
+    """Handler mixin that hands each connected socket to a SocketWatchdog.
 
-    def __init__(self, watchdog: SocketWatchdog) -> None:
+    The request's timeout bounds the connect. Once connected, the socket gets
+    ``idle_timeout_s`` for each later send and receive call.
+    """
+
+    def __init__(self, watchdog: SocketWatchdog, idle_timeout_s: float) -> None:
         super().__init__()  # type: ignore[call-arg]
         self._watchdog = watchdog
+        self._idle_timeout_s = idle_timeout_s
 
     def do_open(self, http_class, req, **http_conn_args):  # type: ignore
         watchdog = self._watchdog
+        idle_timeout_s = self._idle_timeout_s
 
         class WatchedConnection(http_class):  # type: ignore
             def connect(self) -> None:
                 # NOTE: for https this connect includes the TLS handshake, which
-                # only the socket timeout bounds, because the socket is watched
+                # only the connect timeout bounds, because the socket is watched
                 # after it.
                 super().connect()
+                self.sock.settimeout(idle_timeout_s)
                 watchdog.watch(self.sock)
 
         return super().do_open(  # type: ignore[misc]
@@ -153,19 +183,34 @@ if HAS_HTTPS:
         pass
 
 
-def watched_handlers(watchdog: SocketWatchdog) -> List[urllib.request.BaseHandler]:
+def watched_handlers(
+    watchdog: SocketWatchdog, idle_timeout_s: float
+) -> List[urllib.request.BaseHandler]:
     """Build HTTP and HTTPS handlers whose sockets ``watchdog`` shuts down."""
-    handlers: List[urllib.request.BaseHandler] = [_WatchedHTTPHandler(watchdog)]
+    handlers: List[urllib.request.BaseHandler] = [
+        _WatchedHTTPHandler(watchdog, idle_timeout_s)
+    ]
     if HAS_HTTPS:
-        handlers.append(_WatchedHTTPSHandler(watchdog))
+        handlers.append(_WatchedHTTPSHandler(watchdog, idle_timeout_s))
     return handlers
+
+
+def shorter_limit(
+    limit: Optional[float], remaining: Optional[float]
+) -> Optional[float]:
+    """Return the smaller of two optional time limits in seconds (None: no limit)."""
+    if limit is None:
+        return remaining
+    if remaining is None:
+        return limit
+    return min(limit, remaining)
 
 
 class Client:
     """HTTP client for the booknlp-jobs API at one base URL.
 
     Every request, including the reading of its response body, ends when
-    ``deadline`` passes.
+    ``deadline`` passes or one of the request's own time limits runs out.
     """
 
     def __init__(
@@ -188,12 +233,18 @@ class Client:
         url: str,
         body: Optional[bytes] = None,
         content_type: Optional[str] = None,
+        total_timeout_s: Optional[float] = None,
     ) -> Iterator[http.client.HTTPResponse]:
         """Send one request and yield the open response of a 2xx status.
 
+        ``total_timeout_s`` bounds the whole request, body included. Without it,
+        only CONNECT_TIMEOUT_S, IDLE_TIMEOUT_S and the deadline bound it.
+
         Raises ApiError for an HTTP error status, ConnectionFailed when no
-        complete response arrives, and DeadlineExceeded when the deadline
-        passes first, also while the caller reads the body in the with block.
+        complete response arrives, RequestTimedOut when a time limit of the
+        request runs out, and DeadlineExceeded when the deadline passes first.
+        The last two are raised also while the caller reads the body in the
+        with block.
         """
         remaining = self._deadline.remaining()
         if remaining is not None and remaining <= 0:
@@ -201,25 +252,38 @@ class Client:
                 f"--timeout {self._deadline.timeout_s:g} s ran out before "
                 f"{method} {url}"
             )
-        timeout = SOCKET_TIMEOUT_S if remaining is None else min(
-            SOCKET_TIMEOUT_S, remaining
-        )
+        connect_timeout_s, idle_timeout_s = CONNECT_TIMEOUT_S, IDLE_TIMEOUT_S
+        if remaining is not None:
+            connect_timeout_s = min(connect_timeout_s, remaining)
+            idle_timeout_s = min(idle_timeout_s, remaining)
         request = self._build_request(method, url, body, content_type)
-        watchdog = SocketWatchdog(remaining)
+        watchdog = SocketWatchdog(shorter_limit(total_timeout_s, remaining))
         opener = urllib.request.build_opener(
-            _RejectRedirects, *watched_handlers(watchdog)
+            _RejectRedirects, *watched_handlers(watchdog, idle_timeout_s)
         )
         try:
-            with self._send(opener, request, timeout) as response:
+            with self._send(opener, request, connect_timeout_s) as response:
                 yield response
-        except ConnectionFailed:
-            # A socket timeout or a shutdown by the watchdog at the deadline
-            # surfaces as a connection failure.
-            if self._deadline.expired():
-                raise self._deadline_error(method, url) from None
+        except ApiError:
+            raise
+        except CliError as err:
+            # A socket timeout or a shutdown by the watchdog surfaces as a
+            # connection failure, or as a body that ends early and so is
+            # invalid JSON.
+            if watchdog.fired or self._deadline.expired():
+                raise self._cut_off_error(method, url, total_timeout_s) from None
+            if isinstance(err, RequestTimedOut):
+                raise self._idle_timeout_error(
+                    method, url, watchdog.connected, connect_timeout_s,
+                    idle_timeout_s,
+                ) from None  # fmt: skip
             raise
         finally:
             watchdog.cancel()
+        # Reading a socket that the watchdog shut down returns no data rather than
+        # an error, so a body read to the end of the connection can look complete.
+        if watchdog.fired:
+            raise self._cut_off_error(method, url, total_timeout_s)
 
     def _build_request(
         self,
@@ -261,13 +325,50 @@ class Client:
 
     def _deadline_error(self, method: str, url: str) -> DeadlineExceeded:
         return DeadlineExceeded(
-            f"{method} {url} got no complete response within --timeout "
+            f"{method} {url} timed out: no complete response within --timeout "
             f"{self._deadline.timeout_s:g} s"
+        )
+
+    def _cut_off_error(
+        self, method: str, url: str, total_timeout_s: Optional[float]
+    ) -> CliError:
+        """Build the error for a request that the deadline or its total limit ended."""
+        if total_timeout_s is None or self._deadline.expired():
+            return self._deadline_error(method, url)
+        return self._timeout_error(
+            method, url, f"no complete response within {total_timeout_s:g} s"
+        )
+
+    def _idle_timeout_error(
+        self,
+        method: str,
+        url: str,
+        connected: bool,
+        connect_timeout_s: float,
+        idle_timeout_s: float,
+    ) -> RequestTimedOut:
+        if not connected:
+            netloc = urllib.parse.urlsplit(url).netloc
+            return self._timeout_error(
+                method, url, f"no connection to {netloc} within "
+                f"{connect_timeout_s:g} s", connected=False,
+            )  # fmt: skip
+        return self._timeout_error(
+            method, url, f"no data from the server for {idle_timeout_s:g} s"
+        )
+
+    def _timeout_error(
+        self, method: str, url: str, detail: str, connected: bool = True
+    ) -> RequestTimedOut:
+        return RequestTimedOut(
+            f"{method} {url} timed out: {detail}. Check that the server is "
+            f"running and responds, for example with: curl {self.url('/v1/health')}",
+            connected,
         )
 
     def get_json(self, path: str) -> JsonObject:
         url = self.url(path)
-        with self.open("GET", url) as response:
+        with self.open("GET", url, total_timeout_s=JSON_GET_TIMEOUT_S) as response:
             return decode_json_object(read_body(response, url), url)
 
 
@@ -301,9 +402,8 @@ def connection_error(url: str, reason: object) -> ConnectionFailed:
             f"running? Start it with: python -m server --host {host} --port {port}"
         )
     if isinstance(reason, socket.timeout):
-        return ConnectionFailed(
-            f"request to {url} timed out after {SOCKET_TIMEOUT_S:g} s with no response"
-        )
+        # Client.open replaces this message with one that names the time limit.
+        return RequestTimedOut(f"request to {url} timed out")
     return ConnectionFailed(f"request to {url} failed: {reason}")
 
 

@@ -11,7 +11,8 @@ from submit_errors import ConnectionFailed, DeadlineExceeded
 from submit_http import Client, Deadline, JsonObject, job_path
 from submit_responses import TERMINAL_STATUSES, check_job_status
 
-# How long polling keeps retrying after the connection fails. It covers a short
+# How long polling keeps retrying after a status request fails to connect or
+# times out, counted from the start of the first failed request. It covers a short
 # outage such as a restart under systemd (RestartSec=5 plus the start-up time).
 RECONNECT_GRACE_S = 60.0
 PROGRESS_BAR_WIDTH = 30
@@ -129,23 +130,28 @@ def wait_for_job(
 ) -> JsonObject:
     """Poll the job until it reaches a terminal status and return its last state.
 
-    Connection failures are retried for RECONNECT_GRACE_S, so that a service
-    restart does not end the wait. HTTP errors end it at once.
+    Connection failures and timed-out requests are retried for
+    RECONNECT_GRACE_S, so that a service restart does not end the wait. HTTP
+    errors end it at once.
     """
     path = job_path(job_id)
     failing_since: Optional[float] = None
     while True:
+        request_started = time.monotonic()
         try:
             job = client.get_json(path)
         except DeadlineExceeded:
             break
         except ConnectionFailed as err:
-            now = time.monotonic()
             if failing_since is None:
-                failing_since = now
+                failing_since = request_started
                 display.note(f"{err}; retrying for up to {RECONNECT_GRACE_S:g} s")
-            elif now - failing_since > RECONNECT_GRACE_S:
-                raise
+            if time.monotonic() - failing_since > RECONNECT_GRACE_S:
+                # The same class keeps the exit status of a timeout.
+                raise type(err)(
+                    f"{err}. Gave up after retrying for {RECONNECT_GRACE_S:g} s, "
+                    f"and job {job_id} may still be running on the server"
+                ) from None
         else:
             if failing_since is not None:
                 display.note("connection to the server restored")

@@ -20,6 +20,7 @@ from submit_errors import (
     CliError,
     ConnectionFailed,
     DeadlineExceeded,
+    RequestTimedOut,
 )
 from submit_http import Client, JsonObject, connection_error, job_path
 from submit_responses import is_integer
@@ -113,8 +114,9 @@ def partial_path(output: Path) -> Path:
 def download_result(client: Client, job_id: str, output: Path) -> int:
     """Stream the result JSON to ``output`` in blocks and return its size in bytes.
 
-    Raises CliError, or DeadlineExceeded when the deadline passes, with a
-    message that names the job and gives the command to fetch the result again.
+    Raises CliError, or DeadlineExceeded when the deadline passes and
+    RequestTimedOut when no data arrives for IDLE_TIMEOUT_S, with a message
+    that names the job and gives the command to fetch the result again.
     """
     url = client.url(job_path(job_id) + "/result")
     hint = fetch_hint(job_id, url, output)
@@ -122,6 +124,8 @@ def download_result(client: Client, job_id: str, output: Path) -> int:
         return save_result(client, url, output)
     except DeadlineExceeded as err:
         raise DeadlineExceeded(f"{err}. {hint}") from None
+    except RequestTimedOut as err:
+        raise RequestTimedOut(f"{err}. {hint}") from None
     except ConnectionFailed as err:
         raise CliError(f"{err}. {hint}") from None
     except OSError as err:

@@ -7,7 +7,7 @@ import urllib.parse
 from typing import Dict
 
 from submit_book_file import Book
-from submit_errors import ApiError, CliError, DeadlineExceeded
+from submit_errors import ApiError, CliError, DeadlineExceeded, RequestTimedOut
 from submit_http import (
     Client,
     Deadline,
@@ -56,10 +56,11 @@ def submit_job(
                 raise
             wait_for_retry(err, deadline)
         except DeadlineExceeded as err:
-            raise DeadlineExceeded(
-                f"{err}. The server may have created the job anyway, so list the "
-                f"jobs with GET {client.url('/v1/jobs')} before submitting again"
-            ) from None
+            raise DeadlineExceeded(f"{err}. {job_list_hint(client)}") from None
+        except RequestTimedOut as err:
+            if not err.connected:
+                raise
+            raise RequestTimedOut(f"{err}. {job_list_hint(client)}") from None
     job_id = job.get("job_id")
     if not isinstance(job_id, str) or not job_id:
         raise CliError(f"the response from {url} has no job_id: {job}")
@@ -68,6 +69,13 @@ def submit_job(
     else:
         job["status_url"] = client.url(job_path(job_id))
     return job
+
+
+def job_list_hint(client: Client) -> str:
+    return (
+        "The server may have created the job anyway, so list the jobs with "
+        f"GET {client.url('/v1/jobs')} before submitting again"
+    )
 
 
 def is_retryable(err: ApiError) -> bool:

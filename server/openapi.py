@@ -711,7 +711,7 @@ def _analyze_operation() -> Schema:
         "description": (
             "Waits up to sync_timeout_s. A job that takes longer is handed over "
             "as with POST /v1/jobs: 202 and a Location to poll. 413 over "
-            "sync_max_tokens."
+            "sync_max_tokens, or over max_tokens when that is lower."
         ),
         "parameters": _submission_parameters(),
         "requestBody": _submission_request(),

@@ -14,6 +14,7 @@ from aiohttp.web_protocol import RequestPayloadError
 
 from runner.protocol import ENGINES, native_archive_path
 from server.auth import OWNER_KEY
+from server.config import Settings
 from server.content_encoding import content_codings, decode_body
 from server.errors import ApiError, json_response
 from server.headers import check_submission_headers
@@ -399,9 +400,10 @@ async def analyze(request: web.Request) -> web.StreamResponse:
         request, settings.max_body_bytes, ENGINES[settings.engine]
     )
     submission, tokens = await _read_submission(request)
+    # max_tokens bounds every document, so it applies here too when it is lower.
     _check_token_limit(
-        tokens, settings.sync_max_tokens,
-        "Submit longer documents to POST /v1/jobs and poll for the result.",
+        tokens, min(settings.sync_max_tokens, settings.max_tokens),
+        _analyze_limit_hint(tokens, settings),
     )  # fmt: skip
     _check_queue_space(scheduler)
     job = await _enqueue(request, submission, tokens)
@@ -411,6 +413,28 @@ async def analyze(request: web.Request) -> web.StreamResponse:
         return json_response(body, 202, {"Location": location})
     _check_result_ready(request, job)
     return await stream_result(request, job)
+
+
+def _analyze_limit_hint(tokens: int, settings: Settings) -> str:
+    """Return what to do with a document too long for POST /v1/analyze.
+
+    POST /v1/jobs is suggested only when its own limit, ``max_tokens``, is the
+    larger one.
+    """
+    if tokens <= settings.max_tokens:
+        return (
+            f"Submit it to POST /v1/jobs, which takes up to {settings.max_tokens} "
+            "tokens, and poll for the result."
+        )
+    if settings.max_tokens > settings.sync_max_tokens:
+        return (
+            f"POST /v1/jobs takes up to {settings.max_tokens} tokens, so split the "
+            "document into parts of at most that size and submit each part there."
+        )
+    return (
+        f"Split the document into parts of at most {settings.max_tokens} tokens "
+        "and submit each part on its own."
+    )
 
 
 @routes.get("/metrics")

@@ -229,6 +229,7 @@ class JobScheduler:
         """Cancel a pending job at once, or ask the child to stop a running one."""
         if job.status is JobStatus.PENDING:
             self.pending.remove(job.job_id)
+            job.cancel_requested = True
             self._finish(job, JobStatus.CANCELLED)
             return
         if job.status is JobStatus.RUNNING and not job.cancel_requested:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import functools
+import itertools
+import json
 import re
 import sys
 import unicodedata
@@ -54,6 +56,9 @@ _TOKEN_PATTERN = re.compile(r"\w+|[^\w\s]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # A "%" in a query that is not followed by two hexadecimal digits.
 _STRAY_PERCENT = re.compile("%(?![0-9A-Fa-f]{2})")
+# The end of a JSON object key, which is a closing quote, optional white space and
+# ":". Every key matches, and so does an escaped quote before a ":" in a string.
+_KEY_END = re.compile(r'"[ \t\n\r]*:')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,9 +205,10 @@ def _percent_decoding_error(raw: str) -> str | None:
 
 
 def _parse_json(body: str) -> dict[str, Any]:
+    # RFC 8259 lets a parser ignore a leading byte-order mark.
+    body = body.removeprefix("\ufeff")
     try:
-        # RFC 8259 lets a parser ignore a leading byte-order mark.
-        fields = orjson.loads(body.removeprefix("\ufeff"))
+        fields = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ApiError(
             400, "invalid_json",
@@ -215,6 +221,7 @@ def _parse_json(body: str) -> dict[str, Any]:
             f"request body is a JSON {_json_type(fields)}, not an object; send an "
             'object like {"text": "..."}',
         )  # fmt: skip
+    _check_duplicate_keys(body, len(fields))
     unknown = sorted(set(fields) - set(JSON_FIELDS))
     if unknown:
         raise ApiError(
@@ -223,6 +230,43 @@ def _parse_json(body: str) -> dict[str, Any]:
             field=unknown[0],
         )  # fmt: skip
     return fields
+
+
+def _check_duplicate_keys(body: str, field_count: int) -> None:
+    """Raise ApiError 400 naming a key that ``body`` repeats in a JSON object.
+
+    orjson keeps the last value of a repeated key, so a repeat would pass
+    unseen. ``field_count`` is the number of keys in orjson's result. A body
+    with no more matches of _KEY_END than that cannot repeat a key, so only
+    other bodies are parsed again, with the standard library's json. A quote
+    before a ":" inside the text also matches, and costs only that second parse.
+    """
+    key_ends = itertools.islice(_KEY_END.finditer(body), field_count + 1)
+    if sum(1 for _ in key_ends) <= field_count:
+        return
+    try:
+        json.loads(body, object_pairs_hook=_reject_repeated_keys)
+    except RecursionError:
+        # The json module raises this at a smaller nesting depth than orjson
+        # accepts. Every field takes a string or a list of strings, so a body
+        # nested this deep is rejected by the field checks anyway.
+        return
+
+
+def _reject_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            # A repeated key inside a nested object names no request field.
+            extra = {"field": key} if key in JSON_FIELDS else {}
+            raise ApiError(
+                400, "invalid_json",
+                f"key {key!r} appears more than once in a JSON object of the "
+                "request body; send each key once",
+                **extra,
+            )  # fmt: skip
+        seen.add(key)
+    return dict(pairs)
 
 
 def _json_type(value: Any) -> str:

@@ -177,6 +177,30 @@ async def test_analyze_over_limit_points_to_jobs(make_client: ClientFactory) -> 
     assert "/v1/jobs" in body["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    ("max_tokens", "sync_max_tokens", "tokens", "limit", "advice"),
+    [
+        (200, 20_000, 201, 200, "Split the document into parts of at most 200 tokens"),
+        (10, 5, 12, 5, "POST /v1/jobs takes up to 10 tokens, so split the document"),
+        (10, 5, 8, 5, "Submit it to POST /v1/jobs, which takes up to 10 tokens"),
+    ],
+)
+async def test_analyze_limit_advice_holds(
+    make_client: ClientFactory,
+    max_tokens: int,
+    sync_max_tokens: int,
+    tokens: int,
+    limit: int,
+    advice: str,
+) -> None:
+    client = await make_client(max_tokens=max_tokens, sync_max_tokens=sync_max_tokens)
+    response = await client.post("/v1/analyze", json={"text": "w " * tokens})
+    body = await response.json()
+    assert response.status == 413, body
+    assert body["error"]["limit"] == limit
+    assert advice in body["error"]["message"]
+
+
 async def test_analyze_timeout_hands_over_job(make_client: ClientFactory) -> None:
     client = await make_client(sync_timeout_s=0.2)
     response = await client.post(

@@ -161,9 +161,11 @@ async def test_cancel_pending_job_at_once(make_client: ClientFactory) -> None:
     body = await response.json()
     assert response.status == 200
     assert body["status"] == "cancelled"
+    assert body["cancel_requested"] is True
     await wait_status(client, blocker["job_id"], {"completed"})
     status = await (await client.get(f"/v1/jobs/{waiting['job_id']}")).json()
     assert status["status"] == "cancelled"
+    assert status["cancel_requested"] is True
     assert status["started_at"] is None
 
 

@@ -434,31 +434,11 @@ async def test_timeout_ends_trickling_response(
     # Each byte arrives well within the socket timeout, so only a bound on the
     # whole request stops this one.
     server: MockServer
-    body = json.dumps({"job_id": JOB_ID, "status": "pending"}).encode()
-    padding = b" " * int(STALL_S / 0.05)
-
-    async def trickle_job(request: web.Request) -> web.StreamResponse:
-        await request.read()
-        response = web.StreamResponse(status=202)
-        response.content_type = "application/json"
-        response.content_length = len(padding) + len(body)
-        await response.prepare(request)
-        try:
-            for _ in padding:
-                if server.release.is_set():
-                    return response
-                await response.write(b" ")
-                await asyncio.sleep(0.05)
-            await response.write(body)
-        except ConnectionError:
-            # The client has closed the connection.
-            return response
-        await response.write_eof()
-        return response
-
     server = await mock_server(
         {
-            "POST /v1/jobs": trickle_job,
+            "POST /v1/jobs": trickle_handler(
+                lambda: server, {"job_id": JOB_ID, "status": "pending"}, 202
+            ),
             f"GET {STATUS_PATH}": reply_json({"status": "failed", "progress": 0}),
         }
     )
@@ -693,3 +673,239 @@ async def test_invalid_server_url_rejected(
     code = await run_submit(book, "--server", url, "--no-wait")
     assert code == 2
     assert f"--server {url!r}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("url_suffix", "words"),
+    [
+        ("?x=1", "has a query"),
+        ("?", "has a query"),
+        ("#frag", "has a fragment"),
+        ("/v1?x=1", "has a query"),
+    ],
+)
+async def test_server_url_query_rejected(
+    mock_server: MockFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    url_suffix: str,
+    words: str,
+) -> None:
+    server = await mock_server(completed_job_routes())
+    book = write_book(tmp_path, "book.txt", "some words")
+    code = await run_submit(book, "--server", server.url + url_suffix, "--no-wait")
+    stderr = capsys.readouterr().err
+    assert code == 2
+    assert server.requests == []
+    assert words in stderr
+    assert "pass the base URL without it" in stderr
+
+
+@pytest.mark.parametrize(
+    "make_url",
+    [
+        pytest.param(lambda url: url.replace("//", "//reader:s3cret-pw@"),
+                     id="user-and-password"),
+        pytest.param(lambda url: url.replace("//", "//s3cret-pw@"), id="user-only"),
+        pytest.param(lambda url: url.replace("//", "//reader:s3cret/pw@"),
+                     id="password-with-slash"),
+        pytest.param(lambda url: url.replace("//", "//reader:s3cret?pw@"),
+                     id="password-with-question-mark"),
+    ],
+)  # fmt: skip
+async def test_server_url_user_info_hidden(
+    mock_server: MockFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    make_url: Callable[[str], str],
+) -> None:
+    server = await mock_server(completed_job_routes())
+    book = write_book(tmp_path, "book.txt", "some words")
+    code = await run_submit(book, "--server", make_url(server.url), "--no-wait")
+    stderr = capsys.readouterr().err
+    assert code == 2
+    assert server.requests == []
+    assert "s3cret" not in stderr
+    assert "Pass the base URL without user info" in stderr
+
+
+async def test_server_url_user_info_example(
+    mock_server: MockFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = await mock_server(completed_job_routes())
+    book = write_book(tmp_path, "book.txt", "some words")
+    url = server.url.replace("//", "//reader:s3cret-pw@")
+    code = await run_submit(book, "--server", url, "--no-wait")
+    stderr = capsys.readouterr().err
+    assert code == 2
+    assert f"such as {server.url}," in stderr
+
+
+@pytest.mark.parametrize("suffix", ["/v1", "/v1/"])
+async def test_server_url_api_version_stripped(
+    mock_server: MockFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    suffix: str,
+) -> None:
+    server = await mock_server(completed_job_routes())
+    book = write_book(tmp_path, "book.txt", "some words")
+    code = await run_submit(book, "--server", server.url + suffix, "--no-wait")
+    assert code == 0
+    assert capsys.readouterr().out.strip() == JOB_ID
+    assert server.requests == ["POST /v1/jobs"]
+
+
+@pytest.mark.parametrize("book_id", ["", "  ", "\t"])
+async def test_empty_book_id_rejected(
+    mock_server: MockFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    book_id: str,
+) -> None:
+    server = await mock_server(completed_job_routes())
+    book = write_book(tmp_path, "book.txt", "some words")
+    code = await run_submit(book, "--server", server.url, "--book-id", book_id,
+                            "--no-wait")  # fmt: skip
+    stderr = capsys.readouterr().err
+    assert code == 2
+    assert server.requests == []
+    assert "--book-id is empty or only white space" in stderr
+
+
+# ---------------------------------------------------------------------------
+# Time limits of each request, which apply with or without --timeout. The tests
+# shorten them, so that a stalled server ends the run within seconds.
+
+
+def stall_handler(
+    server: Callable[[], MockServer], sent: bytes, length: int
+) -> Handler:
+    """Build a handler that sends ``sent`` of a ``length``-byte body, then stalls.
+
+    ``server`` returns the stand-in server, which exists only after its handlers.
+    """
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.content_type = "application/json"
+        response.content_length = length
+        await response.prepare(request)
+        await response.write(sent)
+        await stall(server().release)
+        return response
+
+    return handler
+
+
+def trickle_handler(
+    server: Callable[[], MockServer],
+    payload: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Handler:
+    """Build a handler that sends ``payload`` (a failed job's status by default)
+    one byte each 0.05 s, after reading the request body.
+
+    Each byte arrives well within the idle limit, so only the limit on the whole
+    request ends it.
+    """
+    if payload is None:
+        payload = {"status": "failed", "progress": 0}
+    body = json.dumps(payload).encode()
+    padding = b" " * int(STALL_S / 0.05)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        response = web.StreamResponse(status=status)
+        response.content_type = "application/json"
+        response.content_length = len(padding) + len(body)
+        await response.prepare(request)
+        try:
+            for _ in padding:
+                if server().release.is_set():
+                    return response
+                await response.write(b" ")
+                await asyncio.sleep(0.05)
+            await response.write(body)
+        except ConnectionError:
+            # The client has closed the connection.
+            return response
+        await response.write_eof()
+        return response
+
+    return handler
+
+
+@pytest.mark.parametrize("kind", ["no-response", "trickle"])
+async def test_stalled_status_request_times_out(
+    mock_server: MockFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    server: MockServer
+
+    async def stall_then_report_failure(request: web.Request) -> web.Response:
+        await stall(server.release)
+        return web.json_response({"status": "failed", "progress": 0})
+
+    status = stall_then_report_failure
+    if kind == "trickle":
+        status = trickle_handler(lambda: server)
+    server = await mock_server(
+        {"POST /v1/jobs": accept_job, f"GET {STATUS_PATH}": status}
+    )
+    book = write_book(tmp_path, "book.txt", "some words")
+    load_submit()
+    monkeypatch.setattr(sys.modules["submit_polling"], "RECONNECT_GRACE_S", 0.2)
+    code = await run_patched(monkeypatch, "submit_http", {"JSON_GET_TIMEOUT_S": 0.5},
+                             book, "--server", server.url, "--poll-interval", "0.05",
+                             "-o", str(tmp_path / "out.json"))  # fmt: skip
+    error = error_line(capsys.readouterr().err)
+    assert code == 4
+    assert f"GET {server.url}{STATUS_PATH} timed out" in error
+    assert "no complete response within 0.5 s" in error
+    assert f"job {JOB_ID} may still be running" in error
+
+
+async def test_stalled_download_times_out(
+    mock_server: MockFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server: MockServer
+    routes = completed_job_routes()
+    routes[f"GET {STATUS_PATH}/result"] = stall_handler(lambda: server, b"{", 100_000)
+    server = await mock_server(routes)
+    book = write_book(tmp_path, "book.txt", "some words")
+    output = tmp_path / "out.json"
+    code = await run_patched(monkeypatch, "submit_http", {"IDLE_TIMEOUT_S": 0.5},
+                             book, "--server", server.url, "--poll-interval", "0.05",
+                             "-o", str(output))  # fmt: skip
+    error = error_line(capsys.readouterr().err)
+    assert code == 4
+    assert f"GET {server.url}{STATUS_PATH}/result timed out" in error
+    assert "no data from the server for 0.5 s" in error
+    assert "curl -fo" in error
+    assert not output.exists()
+    assert not (tmp_path / "out.json.part").exists()
+
+
+async def test_timeout_ends_stalled_download(
+    mock_server: MockFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server: MockServer
+    routes = completed_job_routes()
+    routes[f"GET {STATUS_PATH}/result"] = stall_handler(lambda: server, b"{", 100_000)
+    server = await mock_server(routes)
+    book = write_book(tmp_path, "book.txt", "some words")
+    output = tmp_path / "out.json"
+    code = await run_submit(book, "--server", server.url, "--timeout", "2",
+                            "--poll-interval", "0.05", "-o", str(output))  # fmt: skip
+    error = error_line(capsys.readouterr().err)
+    assert code == 4
+    assert f"GET {server.url}{STATUS_PATH}/result timed out" in error
+    assert "--timeout 2 s" in error
+    assert not output.exists()

@@ -101,6 +101,13 @@ BAD_REQUESTS: list[tuple[str, bytes, dict[str, str], Any, int, str, str]] = [
     ("gutenberg markers around zero-width",
      '{"text": "H\\n*** START OF THE EBOOK ***\\n\u200b\\n*** END OF THE EBOOK ***"}'
      .encode(), JSON, {}, 400, "empty_text", "START and END marker lines"),
+    ("duplicate key", b'{"text": "a", "text": "b"}', JSON, {}, 400, "invalid_json",
+     "key 'text' appears more than once"),
+    ("duplicate key with spaces",
+     b'{"text": "a", "model" :\t"fast", "model"\n: "fast"}', JSON, {}, 400,
+     "invalid_json", "key 'model' appears more than once"),
+    ("escaped duplicate key", b'{"book_id": "x", "text": "a", "book\\u005fid": "y"}',
+     JSON, {}, 400, "invalid_json", "key 'book_id' appears more than once"),
 ]  # fmt: skip
 
 
@@ -211,6 +218,26 @@ async def test_rejection_names_header_as_sent(
     assert words in body["error"]["message"]
     assert "application/octet-stream" not in body["error"]["message"]
     assert "\ufffd" not in body["error"]["message"]
+
+
+async def test_duplicate_key_check_spares_text(make_client: ClientFactory) -> None:
+    client = await make_client()
+    response = await client.post(
+        "/v1/jobs", data=b'{"text": "a", "book_id": "x", "text": "b"}', headers=JSON
+    )
+    body = await response.json()
+    assert response.status == 400
+    assert body["error"]["field"] == "text"
+    # Escaped quotes before a colon in the text look like the ends of keys, so
+    # the body is parsed a second time, finds no repeated key and is accepted.
+    text = 'He said "no": once, "no" : twice, and "text": thrice.'
+    response = await client.post("/v1/jobs", json={"text": text, "book_id": "x"})
+    job = await response.json()
+    assert response.status == 202, job
+    await wait_status(client, job["job_id"], {"completed"})
+    result = await (await client.get(f"/v1/jobs/{job['job_id']}/result")).json()
+    assert result["text"]["chars"] == len(text)
+    assert result["book_id"] == "x"
 
 
 async def test_too_many_tokens_is_413(make_client: ClientFactory) -> None:
