@@ -379,3 +379,17 @@ def test_sentence_plan_closed_then_open() -> None:
     assert plan[3] is False
     assert plan[4] is True
     assert plan[5] is False
+
+
+def test_third_level_double_marks_nest() -> None:
+    text = "“Mary said ‘John said “yes” loudly’ yesterday,” said Anna.\n"
+    assert quote_texts(text) == [
+        "“Mary said ‘John said “yes” loudly’ yesterday,”"
+    ]
+
+
+def test_unclosed_quote_ends_at_next_opening() -> None:
+    # With no single quote open, a “ inside an open quote means the quote
+    # before it was never closed.
+    text = "“Hello, he said. “Goodbye,” she said.\n"
+    assert quote_texts(text) == ["“Hello, he said.", "“Goodbye,”"]

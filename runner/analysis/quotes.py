@@ -3,7 +3,8 @@
 The document's primary style is double unless unambiguous opening single marks
 (``‘`` and a straight ``'`` before a capital) outnumber the opening double marks,
 as in British editions. Marks of the other style are nested quotes and stay
-inside the quote that contains them.
+inside the quote that contains them, and so do curly double marks inside such
+a nested single quote (a third level: “She said ‘he cried “no” twice’ then.”).
 
 Double marks come in three families, and a document uses the one it has most
 of, so that the others stay ordinary characters: English ``"`` and ``“ ”``,
@@ -301,6 +302,10 @@ class _QuoteScanner:
         self._open_marks: list[int] = []
         self._continuing = False
         self._paragraph_start = 0
+        # Curly double quotes open inside a single quote inside the open quote
+        # (“He said ‘she cried “no” twice’ then,”), whose closing marks are
+        # not the open quote's.
+        self._nested = 0
 
     def scan_paragraph(self, paragraph: Paragraph, following: Paragraph | None) -> None:
         if paragraph.heading:
@@ -324,11 +329,34 @@ class _QuoteScanner:
                 self._open_marks.append(i)
                 self._continuing = False
                 return
+            if self._opens_third_level(i, lo, hi):
+                self._nested += 1
+                return
             if self._open_marks:
                 self._finish_unclosed(i)
             self._open_marks = [i]
+        elif kind == _CLOSE and self._nested:
+            self._nested -= 1
         elif kind == _CLOSE and self._open_marks:
             self._add(self._open_marks[0], i + 1, i)
+
+    def _opens_third_level(self, i: int, lo: int, hi: int) -> bool:
+        """Return True for a curly “ inside a single quote inside the open quote.
+
+        Typesetters alternate the marks, so a third level of quotation takes
+        double marks again. Elsewhere a “ inside an open quote more often
+        means that the quote before it was never closed.
+        """
+        if self.text[i] != "“" or not self._open_marks or self.style != DOUBLE:
+            return False
+        opened = 0
+        for j in range(self._open_marks[-1] + 1, i):
+            char = self.text[j]
+            if char == "‘" and _context(self.text, j, lo, hi)[0]:
+                opened += 1
+            elif char == "’" and opened and not _is_apostrophe(self.text, j, lo, hi):
+                opened -= 1
+        return opened > 0
 
     def _classify(self, i: int, lo: int, hi: int) -> str | None:
         if self.style == SINGLE and _ELIDED_NUMBER.match(self.text, i, hi):
@@ -463,6 +491,7 @@ class _QuoteScanner:
         open_marks = tuple(self._open_marks)
         self._open_marks = []
         self._continuing = False
+        self._nested = 0
         content = self.text[start:end]
         if not any(char.isalnum() for char in content):
             return
