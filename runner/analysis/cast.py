@@ -85,6 +85,7 @@ from runner.analysis.pronouns import (
 from runner.analysis.self_naming import self_naming_pronoun
 from runner.analysis.speakers import QuoteTokens, attribute_speakers
 from runner.analysis.token_table import TokenTable
+from runner.analysis.vessels import retype_ship_names
 
 # A cluster's gender steers the second pronoun pass only when at least this many
 # votes agree at this share or more.
@@ -194,6 +195,7 @@ def build_cast(
         return tokens.pos_of(token) if 0 <= token < len(tokens) else ""
 
     retype_titled_names(mentions)
+    retype_ship_names(mentions, word_at)
     retype_place_names(mentions)
     retype_located_names(mentions, word_at, tokens.dep_of)
     retype_shop_names(mentions, word_at, pos_at)

@@ -1,0 +1,57 @@
+"""Ship names that the tagger typed PER become VEH (``retype_ship_names``)."""
+
+from __future__ import annotations
+
+from runner.analysis.entities import PER, PROP, Mention
+from runner.analysis.vessels import VEH, retype_ship_names
+
+# Written for this project, in the manner of Moby-Dick.
+WORDS = (
+    "We went aboard the Pequod at noon . The Pequod was an old ship . "
+    "Ahab paced the deck of the Pequod . The crew of the Pequod sang . "
+    "Starbuck looked at the ship and Ahab looked at the crew . "
+    "The boat took us down the Thames to the ship ."
+).split()
+
+
+def _word_at(token: int) -> str:
+    return WORDS[token] if 0 <= token < len(WORDS) else ""
+
+
+def _mentions_of(name: str, category: str) -> list[Mention]:
+    return [
+        Mention(token, token, category, PROP, token)
+        for token, word in enumerate(WORDS)
+        if word == name
+    ]
+
+
+def test_ship_name_becomes_vehicle() -> None:
+    pequod = _mentions_of("Pequod", PER)
+    pequod[1].category = "LOC"
+    assert retype_ship_names(pequod, _word_at) == 4
+    assert {mention.category for mention in pequod} == {VEH}
+
+
+def test_people_and_rivers_stay() -> None:
+    # Ahab and Starbuck stand among ship words but take no "the"; the Thames
+    # takes "the" but the tagger typed it a place.
+    people = _mentions_of("Ahab", PER) + _mentions_of("Starbuck", PER)
+    river = _mentions_of("Thames", "LOC")
+    assert retype_ship_names(people + river, _word_at) == 0
+    assert {mention.category for mention in people} == {PER}
+    assert river[0].category == "LOC"
+
+
+def test_few_ship_contexts_stay() -> None:
+    words = "the Pequod came . the Pequod went . the Pequod was on the ship".split()
+    pequod = [
+        Mention(token, token, PER, PROP, token)
+        for token, word in enumerate(words)
+        if word == "Pequod"
+    ]
+
+    def word_at(token: int) -> str:
+        return words[token] if 0 <= token < len(words) else ""
+
+    assert retype_ship_names(pequod, word_at) == 0
