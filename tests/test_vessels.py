@@ -8,9 +8,10 @@ from runner.analysis.vessels import VEH, retype_ship_names
 # Written for this project, in the manner of Moby-Dick.
 WORDS = (
     "We went aboard the Pequod at noon . The Pequod was an old ship . "
-    "Ahab paced the deck of the Pequod . The crew of the Pequod sang . "
-    "Starbuck looked at the ship and Ahab looked at the crew . "
-    "The boat took us down the Thames to the ship ."
+    "Ahab paced the Pequod 's deck . The whaler Pequod sailed at dawn . "
+    "The Captain stood in the boat and the Captain hailed the crew . "
+    "The Captain left the ship . "
+    "The boat took us down the Thames to the ship , aboard the Thames barge ."
 ).split()
 
 
@@ -34,17 +35,18 @@ def test_ship_name_becomes_vehicle() -> None:
 
 
 def test_people_and_rivers_stay() -> None:
-    # Ahab and Starbuck stand among ship words but take no "the"; the Thames
-    # takes "the" but the tagger typed it a place.
-    people = _mentions_of("Ahab", PER) + _mentions_of("Starbuck", PER)
+    # The Captain takes "the" and stands among a boat and a crew, but nobody
+    # goes aboard him; the Thames is boarded but typed a place.
+    captain = _mentions_of("Captain", PER)
+    ahab = _mentions_of("Ahab", PER)
     river = _mentions_of("Thames", "LOC")
-    assert retype_ship_names(people + river, _word_at) == 0
-    assert {mention.category for mention in people} == {PER}
-    assert river[0].category == "LOC"
+    assert retype_ship_names(captain + ahab + river, _word_at) == 0
+    assert {mention.category for mention in captain + ahab} == {PER}
+    assert {mention.category for mention in river} == {"LOC"}
 
 
-def test_few_ship_contexts_stay() -> None:
-    words = "the Pequod came . the Pequod went . the Pequod was on the ship".split()
+def test_few_ship_phrases_stay() -> None:
+    words = "the Pequod came . the Pequod went . aboard the Pequod we sat".split()
     pequod = [
         Mention(token, token, PER, PROP, token)
         for token, word in enumerate(words)
@@ -55,3 +57,4 @@ def test_few_ship_contexts_stay() -> None:
         return words[token] if 0 <= token < len(words) else ""
 
     assert retype_ship_names(pequod, word_at) == 0
+    assert {mention.category for mention in pequod} == {PER}

@@ -3,12 +3,14 @@
 Sailors call a ship "she", and the tagger types "Pequod" PER on every one of
 its 154 mentions in Moby-Dick (and "the Pequod" LOC 19 times), so the ship
 became a person and took the pronouns of people nearby. A ship's name differs
-from a person's in two ways that the book shows: it takes "the" ("the Pequod",
-"the Rachel") and it appears among words of ships ("aboard the Pequod", "the
-Pequod's deck"). A name whose mentions mostly follow "the", which the tagger
-types PER more often than anything else, and which at least
-``MIN_SHIP_CONTEXTS`` times has a ship word within ``SHIP_WINDOW`` tokens,
-becomes VEH on all its mentions.
+from a person's in what the book writes around it: people go aboard it ("on
+board the Pequod"), it has a deck and a keel ("the Pequod's deck"), and it is
+called a ship ("the whaler Jeroboam"). Nearness to ship words alone is no
+evidence: in a whaling book "the Captain", "the Parsee" and "the White Whale"
+stand among boats and crews too. A name whose mentions mostly follow "the",
+which the tagger types PER more often than anything else, and which appears
+in such a phrase at least ``MIN_SHIP_PHRASES`` times, becomes VEH on all its
+mentions.
 """
 
 from __future__ import annotations
@@ -19,18 +21,28 @@ from collections.abc import Callable, Sequence
 from runner.analysis.entities import PER, PROP, Mention
 
 VEH = "VEH"  # LitBank's category of vehicles
-MIN_SHIP_CONTEXTS = 3
-SHIP_WINDOW = 5
+MIN_SHIP_PHRASES = 3
 ARTICLE_SHARE = 0.5
 MAX_SHIP_NAME_WORDS = 3
 
-_SHIP_WORDS = frozenset(
+# "aboard the Pequod", "on board of the Pequod".
+_BOARDING_WORDS = frozenset({"aboard", "board"})
+# "the whaler Jeroboam", "the good ship Rachel".
+_SHIP_NOUNS = frozenset(
     """
-    aboard board boat bow bows brig craft crew cutter deck decks frigate hull
-    keel mast masts schooner ship ship's ships sloop steamer stern vessel
-    whaler whale-ship yacht
+    barque brig cutter frigate galleon schooner ship sloop steamer vessel whaler
+    whale-ship yacht
     """.split()
 )
+# "the Pequod's deck".
+_SHIP_PARTS = frozenset(
+    """
+    bows bowsprit bulwarks deck decks forecastle helm hold hull keel mast masts
+    quarter-deck rigging sails stern timbers
+    """.split()
+)
+_POSSESSIVES = frozenset({"'s", "’s"})
+_SKIPPED = frozenset({"the", "of"})
 
 
 def retype_ship_names(
@@ -73,15 +85,22 @@ def _is_ship(named: list[Mention], word_at: Callable[[int], str]) -> bool:
     )
     if with_article < ARTICLE_SHARE * len(named):
         return False
-    in_ship_context = sum(1 for mention in named if _near_ship_word(mention, word_at))
-    return in_ship_context >= MIN_SHIP_CONTEXTS
+    in_ship_phrase = sum(1 for mention in named if _in_ship_phrase(mention, word_at))
+    return in_ship_phrase >= MIN_SHIP_PHRASES
 
 
-def _near_ship_word(mention: Mention, word_at: Callable[[int], str]) -> bool:
-    start = max(mention.start - SHIP_WINDOW, 0)
-    for token in range(start, mention.end + SHIP_WINDOW + 1):
-        if mention.start <= token <= mention.end:
-            continue
-        if word_at(token).lower() in _SHIP_WORDS:
-            return True
-    return False
+def _in_ship_phrase(mention: Mention, word_at: Callable[[int], str]) -> bool:
+    """Return True for "aboard the X", "the ship X" or "the X's deck"."""
+    before = mention.start - 1
+    while word_at(before).lower() in _SKIPPED:
+        before -= 1
+    previous = word_at(before).lower()
+    if previous in _BOARDING_WORDS or previous in _SHIP_NOUNS:
+        return True
+    if word_at(mention.end) in _POSSESSIVES:
+        part = mention.end + 1
+    elif word_at(mention.end + 1) in _POSSESSIVES:
+        part = mention.end + 2
+    else:
+        return False
+    return word_at(part).lower() in _SHIP_PARTS
