@@ -493,3 +493,18 @@ def test_decomposed_accent_same_name(
     joses = [c for c in result["characters"] if c["name"].startswith("Jos")]
     assert len(joses) == 1, [c["name"] for c in result["characters"]]
     assert joses[0]["mention_count"] == 3
+
+
+def test_tag_preposition_object_not_speaker(
+    engine: Engine, tmp_path: pathlib.Path
+) -> None:
+    # Moby-Dick, chapter 91: the parser hangs "to Stubb" on the subject, and
+    # the name inside the subject's subtree was preferred to its noun phrase.
+    result = analyse(
+        engine,
+        tmp_path,
+        'Stubb came forward.\n\n"What now?" said the Guernsey-man to Stubb.\n',
+    )
+    speaker = quote_starting(result, '"What now?"')["speaker"]
+    assert speaker is not None
+    assert speaker["name"] != "Stubb"

@@ -49,6 +49,12 @@ _KIND_RANK = {PROP: 0, NOM: 1, PRON: 2}
 # Pronouns that can name a speaker ("he said", "said I"); possessive and object
 # pronouns ("said her uncle") cannot.
 _SPEAKING_PRONOUNS = NOMINATIVE_PRONOUNS | {"i"}
+# Words of quantity whose "of" phrase names the speakers ("one of the
+# strangers said").
+_PARTITIVES = frozenset(
+    "all any both each either few many most neither none one several some "
+    "three two".split()
+)
 # Verbs whose inverted form names the listener, not the speaker ("Then told
 # Tom the news", "Then asked Mary to leave").
 _LISTENER_FIRST = frozenset({"tell", "ask", "beg", "urge", "warn", "call"})
@@ -393,16 +399,26 @@ class _SpeakerFinder:
         """Return the best person mention whose head lies in ``root``'s subtree.
 
         A possessor inside the subtree ("Jane" in "Jane's father") is not the
-        speaker, so it is skipped. A pronoun root is the speaker itself: in
-        "said I, quite embarrassed by the mere idea of having such an
-        attendant" the parser hangs the phrase on "I".
+        speaker, so it is skipped, and neither is the object of a preposition
+        ("the son of Mr. Brown", or "said the Guernsey-man to Stubb" where the
+        parser hangs "to Stubb" on the subject), except after a word of
+        quantity ("one of the strangers"). A pronoun root is the speaker
+        itself: in "said I, quite embarrassed by the mere idea of having such
+        an attendant" the parser hangs the phrase on "I".
         """
         for index in self.by_head.get(root, ()):
             mention = self.mentions[index]
             if mention.kind == PRON and mention.key in _SPEAKING_PRONOUNS:
                 return index
+        subtree = self._subtree(root)
+        if self.word(root).lower() in _PARTITIVES:
+            return self._best_of(subtree, root)
+        outside = [t for t in subtree if not self._under_preposition(t, root)]
+        return self._best_of(outside, root)
+
+    def _best_of(self, tokens: list[int], root: int) -> int | None:
         best: int | None = None
-        for token in self._subtree(root):
+        for token in tokens:
             if token != root and self.tokens.dep_of(token) == "poss":
                 continue
             for index in self.by_head.get(token, ()):
@@ -412,6 +428,18 @@ class _SpeakerFinder:
                 if best is None or self._rank(index) < self._rank(best):
                     best = index
         return best
+
+    def _under_preposition(self, token: int, root: int) -> bool:
+        """Return True when the path from ``token`` up to ``root`` passes a "prep"."""
+        node = token
+        while node != root:
+            if self.tokens.dep_of(node) == "prep":
+                return True
+            parent = self.tokens.head[node]
+            if parent == node:
+                return False
+            node = parent
+        return False
 
     def _prefer_name(self, index: int) -> int:
         mention = self.mentions[index]
