@@ -12,7 +12,7 @@ from tests.test_quotes import quote_texts
 from tests.test_spacy_engine import run_job
 
 # From Herman Melville, "Moby-Dick" (1851), chapter 40, public domain;
-# cut to five speeches.
+# cut to six speeches.
 FORECASTLE = """\
 CHAPTER 40
 
@@ -33,6 +33,10 @@ in Blanket Bay.  Pip! little Pip! hurrah with your tambourine!
 PIP (Sulky and sleepy)
 
 Don't know where it is.
+
+FRENCH SAILOR
+
+Beat thy belly, then, and wag thy ears.
 
 AZORE SAILOR
 
@@ -78,11 +82,13 @@ def _speeches(text: str) -> list[tuple[str, str]]:
 def test_cue_paragraphs_start_speech() -> None:
     speeches = _speeches(FORECASTLE)
     labels = [label for label, _speech in speeches]
-    assert labels == ["DUTCH SAILOR", "FRENCH SAILOR", "PIP", "AZORE SAILOR", "ALL"]
+    assert labels == [
+        "DUTCH SAILOR", "FRENCH SAILOR", "PIP", "FRENCH SAILOR", "AZORE SAILOR", "ALL"
+    ]
     assert speeches[0][1].startswith("Grand snoozing")
     assert speeches[0][1].endswith("Mogul's wine.")
     # The stage direction in its own paragraph is no speech.
-    assert speeches[3][1] == "Here you are, Pip; and I say there's the windlass-bits."
+    assert speeches[4][1] == "Here you are, Pip; and I say there's the windlass-bits."
 
 
 def test_play_cues_and_directions() -> None:
@@ -108,6 +114,48 @@ def test_cue_lines_within_paragraph() -> None:
         ("MASTER", "Good, speak to the mariners."),
         ("ALONSO", "Good boatswain, have care."),
     ]
+
+
+def test_shaw_layout_and_titled_cues() -> None:
+    # Written for this project, in the layout of Shaw's plays.
+    text = (
+        "THE DAUGHTER [in the space between the pillars] I am getting "
+        "chilled.\n\n"
+        "THE MOTHER. Not so long.\n\n"
+        "A BYSTANDER [on the lady's right] He won't get no cab.\n\n"
+        "MRS. HIGGINS. Henry!\n\n"
+        "THE MOTHER: But we must have a cab.\n"
+    )
+    assert _speeches(text) == [
+        ("THE DAUGHTER", "I am getting chilled."),
+        ("THE MOTHER", "Not so long."),
+        ("A BYSTANDER", "He won't get no cab."),
+        ("MRS. HIGGINS", "Henry!"),
+        ("THE MOTHER", "But we must have a cab."),
+    ]
+
+
+def test_headlines_and_notices_are_no_cues() -> None:
+    # Each headline or dateline comes once, as no speaker in a scene does.
+    news = (
+        "GREAT FIRE IN SOUTHWARK\n\nA fire broke out. I am told it spread.\n\n"
+        "MURDER IN SOHO\n\nA man was found.\n\n"
+        "LONDON. The ministers met. I understand they agreed.\n\n"
+        "PARIS. The weather was fine.\n"
+    )
+    assert _speeches(news) == []
+    notices = (
+        "NOTE: Fill the kettle first.\n\nWARNING: I burned my hand on it.\n\n"
+        "CAUTION: Unplug it.\n\nNOTE: Descale it monthly.\n"
+    )
+    assert _speeches(notices) == []
+
+
+def test_long_spaced_line_no_cue() -> None:
+    # A line with a long run of spaces once made the cue pattern backtrack
+    # for minutes; it must simply be no cue.
+    text = "AB" + " " * 2000 + "x\n\nAB\n\nSpeech.\n\nCD\n\nMore.\n"
+    assert _speeches(text) == []
 
 
 def test_capital_titles_are_no_cues() -> None:
@@ -158,7 +206,7 @@ def _speaker_names(result: dict) -> list[str | None]:
 
 def test_cues_name_speakers(forecastle_result: dict) -> None:
     assert _speaker_names(forecastle_result) == [
-        "DUTCH SAILOR", "FRENCH SAILOR", "Pip", "AZORE SAILOR", None
+        "DUTCH SAILOR", "FRENCH SAILOR", "Pip", "FRENCH SAILOR", "AZORE SAILOR", None
     ]
 
 
@@ -172,7 +220,7 @@ def test_script_i_is_speaker_not_narrator(forecastle_result: dict) -> None:
     first_person = [row for row in rows if row["text"] == "I"]
     assert len(first_person) == 2
     assert first_person[0]["character_id"] == speaker[0]  # the Dutch sailor
-    assert first_person[1]["character_id"] == speaker[3]  # the Azore sailor
+    assert first_person[1]["character_id"] == speaker[4]  # the Azore sailor
 
 
 def test_cue_pip_joins_named_pip(forecastle_result: dict) -> None:
@@ -184,3 +232,19 @@ def test_cue_pip_joins_named_pip(forecastle_result: dict) -> None:
     assert len(pips) == 1
     names = [c["name"] for c in forecastle_result["characters"]]
     assert "Sulky" not in names
+
+
+def test_titles_speak_as_cues(tmp_path) -> None:
+    text = (
+        "KING. Dost thou call me fool, boy?\n"
+        "QUEEN. Good Hamlet, cast thy nighted colour off.\n"
+        "KING. I will.\n\n"
+        "[_Exeunt Rosencrantz and Guildenstern._]\n"
+    )
+    result, _messages, _stats = run_job(
+        create_engine(), tmp_path, text.encode(),
+        ("tokens", "entities", "quotes", "characters"), model="litbank",
+    )  # fmt: skip
+    assert _speaker_names(result) == ["KING", "QUEEN", "KING"]
+    texts = {row["text"] for row in result["entities"]}
+    assert not any(text.startswith("Exeunt") for text in texts), texts

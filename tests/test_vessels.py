@@ -58,3 +58,33 @@ def test_few_ship_phrases_stay() -> None:
 
     assert retype_ship_names(pequod, word_at) == 0
     assert {mention.category for mention in pequod} == {PER}
+
+
+def test_namesake_and_captain_stay() -> None:
+    words = (
+        "Rachel stood on the deck of the Rachel . aboard the Rachel we sat . "
+        "the whaler Rachel sailed . the Rachel 's mast broke . Rachel smiled . "
+        "aboard the Captain we sat . the ship Captain left . the Captain 's deck"
+    ).split()
+    mentions = [
+        Mention(token, token, PER, PROP, token)
+        for token, word in enumerate(words)
+        if word in ("Rachel", "Captain")
+    ]
+
+    def word_at(token: int) -> str:
+        return words[token] if 0 <= token < len(words) else ""
+
+    retype_ship_names(mentions, word_at)
+    categories = [(words[m.start], word_at(m.start - 1), m.category) for m in mentions]
+    assert categories == [
+        ("Rachel", "", PER),
+        ("Rachel", "the", VEH),
+        ("Rachel", "the", VEH),
+        ("Rachel", "whaler", VEH),
+        ("Rachel", "the", VEH),
+        ("Rachel", ".", PER),
+        ("Captain", "the", PER),
+        ("Captain", "ship", PER),
+        ("Captain", "the", PER),
+    ]

@@ -20,6 +20,7 @@ from runner.analysis.lexicon import (
     LONE_PARTICLES,
     NAME_PARTICLES,
     NOT_NAME_OPENERS,
+    STAGE_DIRECTION_VERBS,
     NOT_NAMES,
     PLACE_WORDS,
     canonical_given_name,
@@ -425,14 +426,16 @@ def drop_common_first_words(
     """Remove a sentence-initial first word that the book uses as a common word.
 
     "Accordingly Turkey" becomes "Turkey", and "Ere" alone is no name at all
-    (see ``runner.analysis.casing``). Honorifics are never common words.
+    (see ``runner.analysis.casing``). Honorifics are never common words. A
+    stage direction's verb goes too, wherever it stands ("Exeunt Rosencrantz").
     """
     trimmed = []
     for candidate in candidates:
         first = candidate.words[0]
         # "The" before a lone title is part of the name ("The Queen").
         kept_article = first.lower() == "the" and len(candidate.words) > 1
-        if (
+        stage_verb = name_word_key(first) in STAGE_DIRECTION_VERBS
+        if not stage_verb and (
             not candidate.sentence_initial
             or not casing.is_common_word(first)
             or kept_article

@@ -273,6 +273,10 @@ NOT_NAMES = _words(
 # name alone: Robinson Crusoe's Friday.
 NOT_NAME_OPENERS = _words("monday tuesday wednesday thursday friday saturday sunday")
 
+# The verbs of a play's stage directions, written before the names they move
+# ("Enter Horatio", "Exeunt Rosencrantz and Guildenstern").
+STAGE_DIRECTION_VERBS = _words("enter re-enter exit exeunt manet manent")
+
 
 def name_word_key(word: str) -> str:
     """Return ``word`` in lower case and cut at an inner apostrophe.

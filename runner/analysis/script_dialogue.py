@@ -16,18 +16,19 @@ Moby-Dick sets several chapters this way, and plays and some novels set whole
 scenes so. Such speech has no quotation marks, so without these rules its "I"
 would be the narrator's and its speaker unknown.
 
-A cue is a paragraph of one line whose words are all in capitals, at most
-``MAX_CUE_WORDS`` of them. A stage direction in brackets and a full stop or
-colon may follow. The same capitals may also open a speech's paragraph,
-ended by a full stop or colon on the same line or by the line's end. A
-chapter or scene heading ("CHAPTER 40", "SCENE I.") is never a cue. The
-speech is what follows the cue, up to the next cue or heading (see
-``_find_cues``). A paragraph wholly in brackets, or one that opens with
-"Enter" or "Exit", is a stage direction, not speech.
+A cue is a run of at most ``MAX_CUE_WORDS`` words in capitals at the start
+of a line ("1ST NANTUCKET SAILOR", "MRS. HIGGINS", "A BYSTANDER"). A stage
+direction in brackets may follow it ("PIP (Sulky and sleepy)", "HIGGINS
+[sharply] I have"). A speech on the same line follows a full stop or colon
+("HAMLET. To be"), and a cue alone on its line speaks from the next line or
+paragraph on. A chapter or scene heading ("CHAPTER 40", "SCENE I.") or a
+notice ("NOTE:", "ARTICLE II:") is never a cue. The speech runs to the next
+cue or heading (see ``_read_cues``). A paragraph wholly in brackets, or one
+that opens with "Enter" or "Exit", is a stage direction, not speech.
 
-Capitals alone also mark titles, so cues count only in a run: at least
-``MIN_RUN_CUES`` cues, with at least two different labels, each speech ending
-where the next cue starts.
+Capitals alone also mark titles, headlines and datelines, so cues count only
+in a run: at least ``MIN_RUN_CUES`` cues of at least two labels, one of which
+comes more than once, each speech ending where the next cue starts.
 """
 
 from __future__ import annotations
@@ -36,35 +37,36 @@ import dataclasses
 import re
 from collections.abc import Callable, Sequence
 
-from runner.analysis.entities import PER, PROP, Mention
+from runner.analysis.entities import NOM, PER, PROP, Mention
 from runner.analysis.layout import Paragraph, is_numbered_heading, trim_span
+from runner.analysis.lexicon import (
+    HONORIFICS,
+    PERSON_NOUNS,
+    STAGE_DIRECTION_VERBS,
+    honorific_gender,
+    honorific_key,
+)
 from runner.analysis.speakers import QuoteTokens
 
 MAX_CUE_WORDS = 6
 MAX_SPEECH_PARAGRAPHS = 3
 MIN_RUN_CUES = 3
-# Words that open a stage direction written as a paragraph of its own.
-_DIRECTION_WORDS = frozenset({"Enter", "Re-enter", "Exit", "Exeunt", "Manet", "Manent"})
-# First words of headings that look like cues: "SCENE I.", "ACT II.".
+# First words of headings and notices that look like cues: "SCENE I.",
+# "ACT II.", "NOTE:", "ARTICLE II:".
 _HEADING_WORDS = frozenset(
-    {"act", "book", "canto", "chapter", "contents", "epilogue", "finis", "part",
-     "prologue", "scene", "volume"}
+    {"act", "article", "book", "canto", "caution", "chapter", "clause",
+     "contents", "epilogue", "finis", "important", "note", "part", "prologue",
+     "scene", "section", "step", "volume", "warning"}
 )
+_ARTICLES = frozenset({"the", "a", "an"})
 # Cues that name a group, whose speech has no one speaker.
 _GROUP_CUES = frozenset(
     {"all", "both", "chorus", "crowd", "omnes", "others", "several"}
 )
 
-# A cue line: capitals (with digits for "1ST", apostrophes, hyphens and
-# full stops for "MR."), then an optional direction in brackets and an
-# optional full stop or colon. The letters are checked in ``_is_label``.
-_CUE_LINE = re.compile(
-    r"(?P<label>[^\W_][\w'’.\- ]*?)[ \t]*(?:\((?P<direction>[^()\n]*)\))?"
-    r"[ \t]*[.:]?[ \t]*$"
-)
-# A cue at the start of a speech paragraph: "HAMLET. To be".
-_INLINE_CUE = re.compile(r"(?P<label>[^\W_][\w'’\- ]*?)[.:][ \t]+(?=\S)")
 _WORD = re.compile(r"[^\W_]+")
+_NON_SPACE = re.compile(r"\S+")
+_CLOSING_BRACKET = {"(": ")", "[": "]"}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -122,7 +124,9 @@ def script_speeches(text: str, paragraphs: Sequence[Paragraph]) -> list[ScriptSp
 
 def _accepted(text: str, run: list[list[ScriptSpeech]]) -> list[ScriptSpeech]:
     labels = {_label_key(text, cue_speeches[0]) for cue_speeches in run}
-    if len(run) < MIN_RUN_CUES or len(labels) < 2:
+    # People in a scene speak more than once; headlines, datelines and
+    # titles in capitals ("GREAT FIRE IN SOUTHWARK", "LONDON.") each come once.
+    if len(run) < MIN_RUN_CUES or len(labels) < 2 or len(labels) == len(run):
         return []
     return [speech for cue_speeches in run for speech in cue_speeches]
 
@@ -192,17 +196,58 @@ def _cue_lines(
 def _cue_at(
     text: str, line_start: int, line_end: int
 ) -> tuple[tuple[int, int], int] | None:
-    line = text[line_start:line_end]
-    if is_numbered_heading(line):
+    """Return ``(label span, speech start)`` when the line opens with a cue.
+
+    The label is the run of words in capitals at the line's start. A stage
+    direction in brackets may follow it ("PIP (Sulky and sleepy)", "HIGGINS
+    [sharply] I have"), and otherwise a speech on the same line must come
+    after a full stop or colon ("MRS. HIGGINS. Henry!"). A label alone on its
+    line speaks from the next line on. The words are read one by one, so a
+    long line costs time in proportion to its length.
+    """
+    if is_numbered_heading(text[line_start:line_end]):
         return None
-    match = _CUE_LINE.match(line)
-    if match is not None and _is_label(match.group("label")):
-        label = (line_start + match.start("label"), line_start + match.end("label"))
-        return label, line_end
-    match = _INLINE_CUE.match(text, line_start, line_end)
-    if match is not None and _is_label(match.group("label")):
-        return (match.start("label"), match.end("label")), match.end()
-    return None
+    label_start = label_end = -1
+    words = 0
+    ends_with_stop = False
+    for match in _NON_SPACE.finditer(text, line_start, line_end):
+        word = match.group()
+        if word[0] in _CLOSING_BRACKET and words:
+            close = text.find(_CLOSING_BRACKET[word[0]], match.start(), line_end)
+            if close < 0:
+                return None
+            speech_start = close + 1
+            break
+        if not _is_label_word(word) and not (word == "A" and not words):
+            if not words or not ends_with_stop:
+                return None
+            speech_start = match.start()
+            break
+        words += 1
+        if words > MAX_CUE_WORDS:
+            return None
+        if label_start < 0:
+            label_start = match.start()
+        label_end = match.end() - (len(word) - len(word.rstrip(".:")))
+        ends_with_stop = word[-1] in ".:"
+    else:
+        if not words:
+            return None
+        speech_start = line_end
+    label = text[label_start:label_end]
+    if not _is_label(label):
+        return None
+    return (label_start, label_end), speech_start
+
+
+def _is_label_word(word: str) -> bool:
+    """Return True for a word of a cue: capitals, an ordinal ("3D"), an initial."""
+    bare = word.rstrip(".:")
+    letters = [char for char in bare if char.isalpha()]
+    if any(char.islower() for char in letters):
+        return False
+    has_digit = any(char.isdigit() for char in bare)
+    return len(letters) >= 2 or has_digit or (len(letters) == 1 and word.endswith("."))
 
 
 def _is_heading(text: str, paragraph: Paragraph) -> bool:
@@ -231,7 +276,7 @@ def _is_direction(text: str, paragraph: Paragraph) -> bool:
     if line[:1] in "([" and line[-1:] in ")]":
         return True
     first_word = line.split(maxsplit=1)[0].strip(".,:;_[]()")
-    return first_word in _DIRECTION_WORDS
+    return first_word[:1].isupper() and first_word.lower() in STAGE_DIRECTION_VERBS
 
 
 def cue_mentions(
@@ -239,33 +284,47 @@ def cue_mentions(
     quotes: Sequence[QuoteTokens],
     word_at: Callable[[int], str],
 ) -> list[Mention]:
-    """Return ``mentions`` with one PER name spanning each quote's cue.
+    """Return ``mentions`` with one PER mention spanning each quote's cue.
 
-    The mentions the tagger found inside a cue ("AZORE" typed GPE, or PER, in
-    "AZORE SAILOR") give way to that name, so that the whole label speaks.
-    Those in a stage direction between the cue and the speech ("PIP (Sulky
-    and sleepy)") are dropped, because the parser reads them as the
-    speaker's apposition. A cue that names a group ("ALL", "FLASK AND
-    STUBB") gets no name.
+    The mention replaces any other with the cue's exact span, so that the
+    whole label speaks; mentions inside the label ("AZORE", typed GPE, in
+    "AZORE SAILOR") stay as nested ones. A leading article is left out ("THE
+    MOTHER"), and a label of one person noun or title ("NURSE", "KING") is a
+    noun phrase, since a lone title is no name. Mentions in a stage direction
+    between the cue and the speech ("PIP (Sulky and sleepy)") are dropped,
+    because the parser reads them as the speaker's apposition. A cue that
+    names a group ("ALL", "FLASK AND STUBB") gets no mention.
     """
     dropped: set[int] = set()
-    added = []
+    added: dict[tuple[int, int], Mention] = {}
     for quote in quotes:
         if quote.cue is None:
             continue
         first, last = quote.cue
-        dropped.update(range(first, quote.start_token))
+        dropped.update(range(last + 1, quote.start_token))
+        while first < last and word_at(first).lower() in _ARTICLES:
+            first += 1
         words = tuple(word_at(token) for token in range(first, last + 1))
         lowered = {word.lower() for word in words}
         if lowered & _GROUP_CUES or "and" in lowered:
             continue
-        added.append(Mention(first, last, PER, PROP, last, words=words))
+        added[(first, last)] = _cue_mention(first, last, words)
     remaining = [
         mention
         for mention in mentions
-        if mention.start not in dropped and mention.end not in dropped
+        if mention.start not in dropped
+        and mention.end not in dropped
+        and (mention.start, mention.end) not in added
     ]
-    spans = {(mention.start, mention.end) for mention in remaining}
-    remaining.extend(m for m in added if (m.start, m.end) not in spans)
+    remaining.extend(added.values())
     remaining.sort(key=lambda mention: (mention.start, mention.end))
     return remaining
+
+
+def _cue_mention(first: int, last: int, words: tuple[str, ...]) -> Mention:
+    if len(words) == 1:
+        key = honorific_key(words[0])
+        if key in PERSON_NOUNS or key in HONORIFICS:
+            gender = PERSON_NOUNS.get(key) or honorific_gender(key)
+            return Mention(first, last, PER, NOM, last, key=key, gender=gender)
+    return Mention(first, last, PER, PROP, last, words=words)

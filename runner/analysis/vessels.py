@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from runner.analysis.entities import PER, PROP, Mention
+from runner.analysis.lexicon import HONORIFICS, PERSON_NOUNS, honorific_key
 
 VEH = "VEH"  # LitBank's category of vehicles
 MIN_SHIP_PHRASES = 3
@@ -64,25 +65,37 @@ def retype_ship_names(
         if 0 < len(words) <= MAX_SHIP_NAME_WORDS:
             by_name.setdefault(words, []).append(mention)
     retyped = 0
-    for named in by_name.values():
-        if not _is_ship(named, word_at):
+    for words, named in by_name.items():
+        if _is_title(words) or not _is_ship(named, word_at):
             continue
+        # A bare "Rachel" beside "the Rachel" is the woman the ship is named for.
         for mention in named:
-            mention.category = VEH
-            retyped += 1
+            if _has_article(mention, word_at) or _in_ship_phrase(mention, word_at):
+                mention.category = VEH
+                retyped += 1
     return retyped
+
+
+def _is_title(words: tuple[str, ...]) -> bool:
+    """Return True for a title or person noun ("the Captain"), never a ship."""
+    return any(
+        honorific_key(word) in HONORIFICS or word.lower() in PERSON_NOUNS
+        for word in words
+    )
+
+
+def _has_article(mention: Mention, word_at: Callable[[int], str]) -> bool:
+    return (
+        word_at(mention.start).lower() == "the"
+        or word_at(mention.start - 1).lower() == "the"
+    )
 
 
 def _is_ship(named: list[Mention], word_at: Callable[[int], str]) -> bool:
     categories = Counter(mention.category for mention in named)
     if categories.most_common(1)[0][0] != PER:
         return False
-    with_article = sum(
-        1
-        for mention in named
-        if word_at(mention.start).lower() == "the"
-        or word_at(mention.start - 1).lower() == "the"
-    )
+    with_article = sum(1 for mention in named if _has_article(mention, word_at))
     if with_article < ARTICLE_SHARE * len(named):
         return False
     in_ship_phrase = sum(1 for mention in named if _in_ship_phrase(mention, word_at))
