@@ -82,3 +82,14 @@ def test_possessor_not_antecedent(engine: Engine, tmp_path) -> None:
     caddy = {row["character_id"] for row in rows if row["text"] == "Caddy"}
     assert caddy - {None}
     assert _character_of(rows, "he") not in caddy
+
+
+def test_heading_stops_reach(engine: Engine, tmp_path) -> None:
+    # Within four paragraphs, but in another chapter.
+    text = (
+        "Mrs. Dale walked home.\n\nCHAPTER II\n\n"
+        "She had not slept. The morning was grey.\n"
+    )
+    rows = _entities(engine, tmp_path, text)
+    assert _character_of(rows, "Mrs. Dale") is not None
+    assert _character_of(rows, "She") is None

@@ -22,7 +22,7 @@ plural noun or coordination lies between, since they usually refer to a group.
 A "he" or "she" with no antecedent in reach takes the antecedent of the nearest
 earlier pronoun of its gender in reach, so that a run of pronouns pages long
 keeps its person. Failing that, it takes the nearest mention known to have its
-gender within ``MAX_PARAGRAPHS_BACK`` paragraphs.
+gender within ``MAX_PARAGRAPHS_BACK`` paragraphs and after the last heading.
 
 Once names have characters (``prefer_characters``), a noun phrase in reach
 that has none ("the old man"), and any name inside it, is passed over for a
@@ -326,16 +326,20 @@ def _distant_antecedent(
     """Return the nearest candidate known to have the pronoun's gender.
 
     ``earlier`` contains the candidates that end before the pronoun, by end
-    token. The search stops ``MAX_PARAGRAPHS_BACK`` paragraphs back, and a
-    candidate of unknown gender never counts, because it is too far back to
-    be a guess.
+    token. The search stops ``MAX_PARAGRAPHS_BACK`` paragraphs back or at a
+    heading, and a candidate of unknown gender never counts, because it is
+    too far back to be a guess.
     """
     gender = PRONOUN_GENDER[pronoun.key]
     governor = _object_governor(pronoun, tokens)
     paragraph = tokens.paragraph_of(pronoun.start)
     for index in reversed(earlier):
         mention = mentions[index]
-        if tokens.paragraph_of(mention.start) < paragraph - MAX_PARAGRAPHS_BACK:
+        candidate_paragraph = tokens.paragraph_of(mention.start)
+        if candidate_paragraph < paragraph - MAX_PARAGRAPHS_BACK:
+            return None
+        # A chapter heading in between starts another scene.
+        if tokens.heading_between(candidate_paragraph, paragraph):
             return None
         if mention.in_quote != pronoun.in_quote:
             continue

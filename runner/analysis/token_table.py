@@ -37,6 +37,8 @@ class TokenTable:
         pos, tag, dep: label codes, decoded with ``pos_of``, ``tag_of``, ``dep_of``.
         sentence_first: first token id of each sentence.
         sentence_paragraph: paragraph id of each sentence.
+        heading_paragraphs: the sorted ids of the paragraphs that are headings
+            ("CHAPTER II"), set by the engine after parsing.
     """
 
     def __init__(self) -> None:
@@ -49,6 +51,7 @@ class TokenTable:
         self.dep = array("H")
         self.sentence_first = array("i")
         self.sentence_paragraph = array("i")
+        self.heading_paragraphs: list[int] = []
         self.pos_codes = LabelCodes()
         self.tag_codes = LabelCodes()
         self.dep_codes = LabelCodes()
@@ -85,6 +88,14 @@ class TokenTable:
 
     def paragraph_of(self, token: int) -> int:
         return self.sentence_paragraph[self.sentence[token]]
+
+    def heading_between(self, first_paragraph: int, last_paragraph: int) -> bool:
+        """Return True when a heading paragraph lies after the first, up to the last."""
+        position = bisect.bisect_right(self.heading_paragraphs, first_paragraph)
+        return (
+            position < len(self.heading_paragraphs)
+            and self.heading_paragraphs[position] <= last_paragraph
+        )
 
     def sentence_range(self, sentence: int) -> range:
         """Return the token ids of ``sentence``."""
