@@ -255,7 +255,9 @@ class _JobRun:
             self.progress.update("parse", (chunk_number + 1) / len(chunks), done)
         self.table = parser.table
         self.table.heading_paragraphs = [
-            index for index, paragraph in enumerate(self.paragraphs) if paragraph.heading
+            index
+            for index, paragraph in enumerate(self.paragraphs)
+            if paragraph.heading
         ]
         self.event_tokens = parser.event_tokens
         for part, seconds in parser.seconds.items():
