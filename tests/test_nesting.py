@@ -35,8 +35,8 @@ def test_name_wins_over_crossing_phrase() -> None:
     phrase = _mention(69, 75, NOM, "GPE")  # "John house river ... London"
     name = _mention(75, 76, PROP)  # "London Mary"
     inner = _mention(69, 69, PROP)  # "John", inside the phrase
-    kept = nest_mentions([phrase, name, inner])
-    assert _spans(kept) == [(69, 69), (75, 76)]
+    result = nest_mentions([phrase, name, inner])
+    assert _spans(result) == [(69, 69), (75, 76)]
 
 
 def test_earlier_wins_at_equal_rank() -> None:
@@ -49,25 +49,25 @@ def test_pronoun_wins_over_phrase() -> None:
     phrase = _mention(0, 2, NOM)
     pronoun = _mention(2, 2, PRON)
     crossing = _mention(1, 4, NOM)
-    kept = nest_mentions([phrase, pronoun, crossing])
-    assert _spans(kept) == [(0, 2), (2, 2)]
+    result = nest_mentions([phrase, pronoun, crossing])
+    assert _spans(result) == [(0, 2), (2, 2)]
 
 
 def test_nesting_stops_at_four() -> None:
     # "Mr. Mr. Mr. ... Smith": every span from a title to the name.
     stacked = [_mention(start, 9, PROP) for start in range(10)]
-    kept = nest_mentions(stacked)
-    assert len(kept) == MAX_NESTING
-    assert _spans(kept) == [(0, 9), (1, 9), (2, 9), (3, 9)]
+    result = nest_mentions(stacked)
+    assert len(result) == MAX_NESTING
+    assert _spans(result) == [(0, 9), (1, 9), (2, 9), (3, 9)]
 
 
-def test_nested_and_apart_kept() -> None:
+def test_nested_and_apart_result() -> None:
     mentions = [
         _mention(0, 1, NOM), _mention(0, 0, PRON), _mention(3, 3, PROP),
         _mention(5, 8, NOM), _mention(5, 6, NOM), _mention(8, 8, PROP),
     ]  # fmt: skip
-    kept = nest_mentions(mentions)
-    assert sorted(_spans(kept)) == sorted(_spans(mentions))
+    result = nest_mentions(mentions)
+    assert sorted(_spans(result)) == sorted(_spans(mentions))
 
 
 def test_engine_result_nested(tmp_path) -> None:

@@ -35,8 +35,8 @@ def test_ship_name_becomes_vehicle() -> None:
 
 
 def test_people_and_rivers_stay() -> None:
-    # The Captain takes "the" and stands among a boat and a crew, but nobody
-    # goes aboard him; the Thames is boarded but typed a place.
+    # The Captain takes "the" and appears beside a boat and a crew, but nobody
+    # goes aboard him. The Thames is boarded, but the tagger typed it a place.
     captain = _mentions_of("Captain", PER)
     ahab = _mentions_of("Ahab", PER)
     river = _mentions_of("Thames", "LOC")

@@ -30,8 +30,8 @@ def nest_mentions(mentions: Sequence[Mention]) -> list[Mention]:
     """
     ordered = sorted(mentions, key=lambda m: (m.start, -m.end))
     dropped: set[int] = set()
-    # Indices into ``ordered`` of the kept mentions that contain the current
-    # one, outermost first.
+    # Indices into ``ordered`` of the mentions not dropped that contain the
+    # current one, outermost first.
     open_spans: list[int] = []
     for index, mention in enumerate(ordered):
         while open_spans and ordered[open_spans[-1]].end < mention.start:
@@ -49,6 +49,6 @@ def nest_mentions(mentions: Sequence[Mention]) -> list[Mention]:
             dropped.add(index)
             continue
         open_spans.append(index)
-    kept = [m for index, m in enumerate(ordered) if index not in dropped]
-    kept.sort(key=lambda m: (m.start, m.end))
-    return kept
+    nested = [m for index, m in enumerate(ordered) if index not in dropped]
+    nested.sort(key=lambda m: (m.start, m.end))
+    return nested

@@ -83,8 +83,8 @@ class ScriptSpeech:
 class _Cue:
     """A cue and its speech while the cues are read.
 
-    ``own`` is the speech on the cue's own lines, ``after`` the paragraphs
-    after them, and ``ended_by_cue`` tells whether the next cue ended it.
+    ``own`` is the speech on the cue's own lines and ``after`` the paragraphs
+    after them. ``ended_by_cue`` is True when the next cue ended the speech.
     """
 
     label: tuple[int, int]
@@ -287,10 +287,10 @@ def cue_mentions(
     """Return ``mentions`` with one PER mention spanning each quote's cue.
 
     The mention replaces any other with the cue's exact span, so that the
-    whole label speaks; mentions inside the label ("AZORE", typed GPE, in
+    whole label speaks. Mentions inside the label ("AZORE", typed GPE, in
     "AZORE SAILOR") stay as nested ones. A leading article is left out ("THE
-    MOTHER"), and a label of one person noun or title ("NURSE", "KING") is a
-    noun phrase, since a lone title is no name. Mentions in a stage direction
+    MOTHER"). A label of one person noun or title ("NURSE", "KING") is a noun
+    phrase, since a lone title is no name. Mentions in a stage direction
     between the cue and the speech ("PIP (Sulky and sleepy)") are dropped,
     because the parser reads them as the speaker's apposition. A cue that
     names a group ("ALL", "FLASK AND STUBB") gets no mention.
