@@ -508,3 +508,18 @@ def test_tag_preposition_object_not_speaker(
     speaker = quote_starting(result, '"What now?"')["speaker"]
     assert speaker is not None
     assert speaker["name"] != "Stubb"
+
+
+def test_three_way_turn_not_guessed(
+    engine: Engine, tmp_path: pathlib.Path
+) -> None:
+    result = analyse(
+        engine,
+        tmp_path,
+        "Anna, Bella and Clara sat down.\n\n"
+        '"Good morning," said Anna.\n\n"Hello," said Bella.\n\n'
+        '"Hi," said Clara.\n\n"What a day it is."\n',
+    )
+    assert quote_starting(result, '"Hi,"')["speaker"]["name"] == "Clara"
+    # Any of the three may speak next.
+    assert quote_starting(result, '"What a day')["speaker"] is None

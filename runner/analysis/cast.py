@@ -830,9 +830,9 @@ class _CastBuilder:
         quote that opens its paragraph and has no speaker takes the other
         participant: the person the previous paragraph's quote addresses by name
         ("My dear Mr. Bennet, ..."), or else the most recent speaker of the run
-        who is not the previous paragraph's speaker. When the previous
-        paragraph's speaker is unknown, it takes the speaker from two paragraphs
-        back (A, ?, A). A quote tagged with a
+        who is not the previous paragraph's speaker, as long as the run has had
+        only two speakers. When the previous paragraph's speaker is unknown, it
+        takes the speaker from two paragraphs back (A, ?, A). A quote tagged with a
         pronoun that gave no character ("he said") takes the participant only
         when the participant's gender fits the pronoun, and the pronoun then
         refers to that participant. A pronoun without antecedent that was given
@@ -985,6 +985,11 @@ class _CastBuilder:
         if paragraph - 1 not in by_paragraph:
             return None
         previous = by_paragraph[paragraph - 1]
+        # With a third speaker in the exchange, whose turn comes next is a
+        # guess: on LitBank, filling such turns gave as many wrong speakers
+        # as right ones.
+        if len(set(run)) > 2:
+            return None
         if previous is None:
             return by_paragraph.get(paragraph - 2)
         for speaker in reversed(run):
