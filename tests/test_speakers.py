@@ -523,3 +523,17 @@ def test_three_way_turn_not_guessed(
     assert quote_starting(result, '"Hi,"')["speaker"]["name"] == "Clara"
     # Any of the three may speak next.
     assert quote_starting(result, '"What a day')["speaker"] is None
+
+
+def test_heading_numeral_no_narrator(
+    engine: Engine, tmp_path: pathlib.Path
+) -> None:
+    result = analyse(
+        engine,
+        tmp_path,
+        "SCENE I. A platform before the castle.\n\nThe night was cold, and "
+        "Chapter I of the tale was short.\n",
+    )
+    names = [c["name"] for c in result["characters"]]
+    assert "the narrator" not in names
+    assert not [e for e in result["entities"] if e["text"] == "I"]

@@ -68,6 +68,12 @@ _PLURAL_TAGS = frozenset({"NNS", "NNPS"})
 # sentence window usually ends the search well before.
 _MAX_LOOKBACK = 50
 
+# Words that a Roman numeral "I" follows in headings.
+_NUMBERED_PARTS = frozenset(
+    {"act", "book", "canto", "chapter", "letter", "part", "scene", "section",
+     "stave", "volume"}
+)
+
 # First-person singular pronouns in lower case. Outside quotes they name the
 # narrator: BookNLP 1.0.8 (``NameCoref.cluster_narrator``) uses the same four.
 FIRST_PERSON_PRONOUNS = frozenset({"i", "me", "my", "myself"})
@@ -139,6 +145,8 @@ def first_person_key(
         return None
     if key == "my" and _opens_title(word(token + 1)):
         return None
+    if key == "i" and word(token - 1).lower() in _NUMBERED_PARTS:
+        return None  # a Roman numeral: "SCENE I.", "Chapter I"
     return key
 
 
