@@ -265,12 +265,10 @@ def find_quotes(
         following = paragraphs[index + 1] if index + 1 < len(paragraphs) else None
         scanner.scan_paragraph(paragraph, following)
     marked = scanner.quotes
-    unmarked = [
-        Quote(start, end, (), None, (label_start, label_end))
-        for label_start, label_end, start, end in map(
-            dataclasses.astuple, script_speeches(text, paragraphs)
-        )
-    ]
+    unmarked = []
+    for speech in script_speeches(text, paragraphs):
+        cue = (speech.label_start, speech.label_end)
+        unmarked.append(Quote(speech.start, speech.end, (), None, cue))
     dashes = dash_paragraph_count(text, paragraphs)
     if dashes >= MIN_DASH_PARAGRAPHS and dashes > len(marked):
         unmarked.extend(
