@@ -537,3 +537,51 @@ def test_heading_numeral_no_narrator(
     names = [c["name"] for c in result["characters"]]
     assert "the narrator" not in names
     assert not [e for e in result["entities"] if e["text"] == "I"]
+
+
+@pytest.mark.parametrize(
+    ("tagged_turn", "speaker"),
+    [('"Alone?" he asked.', "Holmes"), ('"Alone," he went on.', "Watson")],
+)
+def test_pronoun_tag_takes_next_turn(
+    engine: Engine, tmp_path: pathlib.Path, tagged_turn: str, speaker: str
+) -> None:
+    # "he" is nearest to Watson, but a new paragraph of the exchange is
+    # Holmes's turn; "he went on" keeps the speaker.
+    result = analyse(
+        engine,
+        tmp_path,
+        '"Where have you been?" said Holmes.\n\n"At the club," said Watson.\n\n'
+        f"{tagged_turn}\n",
+    )
+    assert quote_starting(result, '"Alone')["speaker"]["name"] == speaker
+
+
+def test_addressed_pronoun_tag_goes_to_other_person(
+    engine: Engine, tmp_path: pathlib.Path
+) -> None:
+    # "he" was linked to Jim, whom the quote addresses.
+    result = analyse(
+        engine,
+        tmp_path,
+        '"Come here, Jim," said Silver.\n\n"I won\'t," said Jim.\n\n'
+        '"You are a sharp one, Jim," said he.\n',
+    )
+    quote = quote_starting(result, '"You are a sharp')
+    assert quote["speaker"]["name"] == "Silver"
+    assert result["tokens"][quote["speaker_token"]]["word"] == "he"
+
+
+def test_time_clause_in_split_quote_tag(
+    engine: Engine, tmp_path: pathlib.Path
+) -> None:
+    result = analyse(
+        engine,
+        tmp_path,
+        "Elizabeth walked to Netherfield with Jane.\n\n"
+        '"Lizzy," said Mr. Bennet when they returned, "your mother is in a '
+        'passion."\n',
+    )
+    second = quote_starting(result, '"your mother')
+    assert second["speaker"]["name"] == "Mr. Bennet"
+    assert result["tokens"][second["speaker_token"]]["word"] == "Bennet"

@@ -131,6 +131,13 @@ MAX_ADDRESS_DISTANCE = 2000
 # Speaker rules that read a speech tag around the quote, or a play's cue (see
 # ``runner.analysis.speakers``); the others infer the speaker from context.
 _TAG_RULES = frozenset({"after", "before", "cue"})
+# Tag verbs that carry one person's speech on into a new paragraph ("he went
+# on"), in the forms a tag uses.
+_CARRYING_ON_VERBS = frozenset(
+    {"continued", "continues", "added", "adds", "resumed", "resumes", "repeated"}
+    | {"repeats", "persisted", "persists", "pursued", "pursues", "proceeded"}
+    | {"proceeds", "went", "goes", "continuing", "adding", "going"}
+)
 
 
 # Words before and after a name that address its bearer ("my dear Jane,").
@@ -237,6 +244,8 @@ class _CastBuilder:
         # Quotes whose speaker a speech tag names with a name or a noun phrase
         # (see ``_TAG_RULES``). A pronoun in a tag only points at a character.
         self.tagged: set[int] = set()
+        # Tag pronouns linked to the person their quote addresses by name.
+        self.misread_tags: set[int] = set()
         # {(possessor character, noun): character} for "her mother" and the like.
         self.relatives: dict[tuple[int, str], int] = {}
         # For ``_named_parent``, built once the names have their characters.
@@ -269,6 +278,10 @@ class _CastBuilder:
         self._recount_votes(links)
         speakers = self._attribute()
         self._give_quotes_to_own_names(speakers)
+        # Dropping first lets a turn whose "said he" was linked to the person
+        # addressed go to the other participant; dropping again catches a
+        # filled turn that names its own speaker.
+        self._drop_addressed_speakers(speakers)
         self._fill_alternating_turns(speakers)
         self._drop_addressed_speakers(speakers)
         self._join_pet_names(speakers)
@@ -848,15 +861,19 @@ class _CastBuilder:
             opens = self._opens_paragraph(quote)
             if opens and paragraph - 1 not in by_paragraph:
                 run = []
+            filled, fits = None, self._fits_tag
             if speakers[index].character_id is None and opens:
                 filled = addressed.get(paragraph - 1)
                 if filled is None:
                     filled = self._other_participant(paragraph, by_paragraph, run)
-                if filled is not None and self._fits_tag(speakers[index], filled):
-                    speakers[index] = Speaker(filled, speakers[index].token)
             elif index in self.guessed and opens:
                 filled = self._previous_listener(index, speakers)
-                if filled is not None and self._fits_tag(speakers[index], filled):
+            elif opens and self._repeats_turn(index, speakers[index], by_paragraph):
+                filled = self._other_participant(paragraph, by_paragraph, run)
+                fits = self._fits_pronoun
+            # Nobody takes a turn that calls them by name.
+            if filled is not None and filled != self._vocative(quote):
+                if fits(speakers[index], filled):
                     speakers[index] = Speaker(filled, speakers[index].token)
             speaker = speakers[index].character_id
             # A paragraph of narration that ends in a quote ("and then said
@@ -883,8 +900,45 @@ class _CastBuilder:
             if character is None or index in self.tagged:
                 continue
             if self._vocative(quote) == character:
-                speakers[index] = Speaker(None, None)
+                token = speakers[index].token
+                speakers[index] = Speaker(None, token)
                 self.guessed.discard(index)
+                if token is not None:
+                    self.misread_tags.add(token)
+                    found = self._nearest_other_person(quote, token, character)
+                    if found is not None:
+                        speakers[index] = Speaker(found, token)
+
+    def _nearest_other_person(
+        self, quote: QuoteTokens, token: int, addressed: int
+    ) -> int | None:
+        """Return the nearest other character a misread tag pronoun may stand for.
+
+        In "He drew off his glove and felt in his vest pocket. "Have a troche,
+        Kronborg," he said" the "he" is the man of the narration before, not
+        Kronborg. Only narration of the quote's paragraph and the one before
+        is searched, and the character's gender must fit the pronoun.
+        """
+        at = self._pronoun_at(token)
+        if at is None:
+            return None
+        pronoun = self.mentions[at]
+        gender = PRONOUN_GENDER.get(pronoun.key or "")
+        if gender is None:
+            return None
+        position = bisect.bisect_left(self.starts, quote.start_token)
+        for mention in reversed(self.mentions[:position]):
+            if self.tokens.paragraph_of(mention.start) < quote.first_paragraph - 1:
+                return None
+            character = mention.character
+            if mention.in_quote or mention.category != PER or character is None:
+                continue
+            if character != addressed and self._known_gender(character) in (
+                None, gender,
+            ):
+                pronoun.character = character
+                return character
+        return None
 
     def _join_pet_names(self, speakers: list[Speaker]) -> None:
         """Join a name used mostly in speech to the person who answers to it.
@@ -997,6 +1051,52 @@ class _CastBuilder:
                 return speaker
         return None
 
+    def _repeats_turn(
+        self, index: int, speaker: Speaker, by_paragraph: dict[int, int | None]
+    ) -> bool:
+        """Return True for "he asked" linked to the previous paragraph's speaker.
+
+        In ""At the club," said Watson." then ""Alone?" he asked." the "he" is
+        linked to the nearest man, Watson, but a new paragraph of an exchange
+        is the other person's turn. A tag that carries the speech on ("he
+        went on", "she added") keeps the speaker.
+        """
+        if speaker.character_id is None or speaker.token is None:
+            return False
+        paragraph = self.quotes[index].first_paragraph
+        if by_paragraph.get(paragraph - 1) != speaker.character_id:
+            return False
+        if index in self.tagged or self._pronoun_at(speaker.token) is None:
+            return False
+        if index - 1 not in self.tagged or not self._ends_with_tag(index - 1):
+            return False
+        verb = self.tokens.head[speaker.token]
+        return self._word_at(verb).lower() not in _CARRYING_ON_VERBS
+
+    def _ends_with_tag(self, index: int) -> bool:
+        """Return True when quote ``index``'s tag follows it and ends its paragraph.
+
+        After ""Our mighty mother!" Buck Mulligan said. He turned abruptly his
+        grey searching eyes" the narration goes on with the same man, and his
+        next "he said" is his.
+        """
+        tag = self.speaking_mentions.get(index)
+        if tag is None or self.mentions[tag].start <= self.quotes[index].end_token:
+            return False
+        last = self.quotes[index + 1].start_token - 1
+        while last > 0 and self.tokens.pos_of(last) == "SPACE":
+            last -= 1
+        head = self.mentions[tag].head
+        return self.tokens.sentence[last] == self.tokens.sentence[head]
+
+    def _fits_pronoun(self, speaker: Speaker, character: int) -> bool:
+        """Return whether a tag's pronoun may stand for ``character`` instead."""
+        pronoun = self.mentions[self._pronoun_at(speaker.token)]
+        if character == speaker.character_id or pronoun.key not in PRONOUN_GENDER:
+            return False
+        gender = self._known_gender(character)
+        return gender in (None, PRONOUN_GENDER[pronoun.key])
+
     def _opens_paragraph(self, quote: QuoteTokens) -> bool:
         start = quote.start_token
         return (
@@ -1013,8 +1113,11 @@ class _CastBuilder:
         if speaker.token is None:
             return True
         index = self._pronoun_at(speaker.token)
-        # A linked pronoun keeps its antecedent's character (None here).
-        if index is None or index in self.links:
+        # A linked pronoun keeps its antecedent's character (None here),
+        # unless that character is the one the quote addresses.
+        if index is None:
+            return False
+        if index in self.links and speaker.token not in self.misread_tags:
             return False
         pronoun = self.mentions[index]
         if pronoun.key not in PRONOUN_GENDER:

@@ -65,6 +65,10 @@ _SPEAKING_WORDS = frozenset(
 )
 # Tokens that may end an inverted tag before its quote ("Said Alice, ").
 _TAG_CLOSERS = frozenset({",", ":", "—", "–", "--"})
+# Words that open a clause of time ("when they returned").
+_TIME_CONJUNCTIONS = frozenset(
+    {"when", "after", "before", "until", "till", "while", "once", "since"}
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -266,7 +270,22 @@ class _SpeakerFinder:
             if self.tokens.pos_of(token) in _VERB_POS
             and speech_verb_lemma(self.word(token)) is not None
         ]
+        # Within one sentence, a verb of a clause of time is no second tag: in
+        # ""Lizzy," said Mr. Bennet when they returned, "your mother ..."" both
+        # parts are his. A clause of "as" can be one ("as Jo said sadly, ...").
+        sentence = self.tokens.sentence
+        if between and sentence[between[0]] == sentence[between[-1]]:
+            speech_verbs = [
+                token for token in speech_verbs if not self._in_time_clause(token)
+            ]
         return self.results[index - 1].mention if len(speech_verbs) == 1 else None
+
+    def _in_time_clause(self, verb: int) -> bool:
+        return self.tokens.dep_of(verb) == "advcl" and any(
+            self.word(child).lower() in _TIME_CONJUNCTIONS
+            for child in self.tokens.children(verb)
+            if child < verb
+        )
 
     def _continuation(self, index: int) -> int | None:
         if index == 0:
