@@ -235,6 +235,22 @@ def test_wife_named_after_husband_apart() -> None:
     assert bare_missus == missus
 
 
+def test_man_named_by_his_wife_title_apart() -> None:
+    # Great Expectations: Joe Gargery and his wife, "Mrs. Joe".
+    joe, missus, joe_again = cluster(["Joe", "Mrs. Joe", "Joe"], [
+        Counter({SHE: 2}), Counter({SHE: 1}), Counter({SHE: 1})
+    ])
+    assert joe == joe_again
+    assert joe != missus
+
+
+def test_saint_apart_from_namesake() -> None:
+    george, saint, bare = cluster(["George Washington", "St. George", "Washington"])
+    assert saint not in (george, bare)
+    rivers, st_john, mister = cluster(["St. John Rivers", "St. John", "Mr. Rivers"])
+    assert rivers == st_john == mister
+
+
 def test_doctor_apart_from_mister() -> None:
     # The Secret Garden: Mr. Archibald Craven, his son Colin Craven and his
     # cousin Dr. Craven.

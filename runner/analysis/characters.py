@@ -392,6 +392,15 @@ def _given_and_surname(parts: tuple[str, ...]) -> tuple[str, str]:
     return canonical_given_name(parts[0]), surname.lower()
 
 
+# Titles of saints, whose given name is no one else's.
+_SAINTS = frozenset({"st", "saint"})
+# The surname classes of ``_surname_class`` that name the other sex.
+_OTHER_SEX_CLASSES = {
+    HE: frozenset({"married", "unmarried"}),
+    SHE: frozenset({"mister", "male"}),
+}
+
+
 def _surname_class(honorific: str) -> str:
     if honorific in ("mr", "mister"):
         return "mister"
@@ -696,7 +705,10 @@ class _NameClusterer:
             if len(name.parts) != 1 or name.honorific is None:
                 continue
             word = name.parts[0]
-            if self._honorific_takes_given_name(name.honorific, word):
+            if name.honorific in _SAINTS:
+                # "St. George" is the saint, not the George of a full name.
+                self._key(i, ("saint", canonical_given_name(word)))
+            elif self._honorific_takes_given_name(name.honorific, word):
                 kind = "titled" if name.honorific in RANK_HONORIFICS else "given"
                 self._key(i, (kind, canonical_given_name(word)))
             else:
@@ -727,11 +739,25 @@ class _NameClusterer:
                 continue
             word = name.parts[0]
             given = canonical_given_name(word)
-            if surnames[word.lower()] > self.given_names[given]:
+            surname = surnames[word.lower()] > self.given_names[given]
+            if surname and not self._titled_other_gender(word.lower(), given):
                 continue  # a bare surname, resolved per mention in _resolve_all
             if given != word.lower():
                 self.familiar.add(("given", given))
             self._key(i, ("given", given))
+
+    def _titled_other_gender(self, word: str, given: str) -> bool:
+        """Return True when only the other sex bears ``word`` after a title.
+
+        In Great Expectations "Mrs. Joe" is Joe's wife, called by his given
+        name: a man's given name written only after women's titles stays his.
+        """
+        gender = GIVEN_NAME_GENDER.get(given)
+        if gender is None or self.full_surnames[word]:
+            return False
+        other = _OTHER_SEX_CLASSES[gender]
+        classes = {key[1] for key in self._keys_of("surname") if key[2] == word}
+        return bool(classes) and classes <= other
 
     def _keys_of(self, kind: str) -> list[Key]:
         return [key for key in self.forest.parent if key[0] == kind]
@@ -883,6 +909,16 @@ class _NameClusterer:
         Henry Wotton "Harry".
         """
         titled_roots = {self.forest.find(key) for key in self.titled_full}
+        for key in self._keys_of("saint"):
+            # Only a full name written after "St." takes it: "St. John" is
+            # St. John Rivers in Jane Eyre.
+            saints = {
+                self.forest.find(full)
+                for full, honorifics in self.full_honorifics.items()
+                if full[1] == key[1] and honorifics & _SAINTS
+            }
+            if len(saints) == 1:
+                self.forest.union(saints.pop(), key)
         for key in sorted(self._keys_of("given") + self._keys_of("titled")):
             own = self.forest.gender(key)
             candidates = [
