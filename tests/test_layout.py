@@ -39,6 +39,13 @@ def test_normalize_keeps_length() -> None:
     assert normalized == " One \ntwo\nthree\n"
 
 
+def test_normalize_blanks_word_start_boms() -> None:
+    # Chapter files joined with cat, each starting with a BOM.
+    raw = "Tom left.\n\n\ufeff\"You are late,\" said Ann. \ufeff\ufeffEliz\ufeffa"
+    expected = "Tom left.\n\n \"You are late,\" said Ann.   Eliz\ufeffa"
+    assert normalize_text(raw) == expected
+
+
 def test_normalize_without_changes() -> None:
     assert normalize_text("plain\ntext") == "plain\ntext"
 

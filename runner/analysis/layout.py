@@ -1,7 +1,8 @@
 """Text layout: line endings, Project Gutenberg boilerplate, paragraphs and headings.
 
 Offsets index the submitted text: the file decoded from UTF-8, with a leading
-byte-order mark (U+FEFF) kept as character 0. ``normalize_text`` returns a string
+byte-order mark (U+FEFF) kept as character 0. ``normalize_text`` turns it, and
+any BOM that starts a word, into a space. ``normalize_text`` returns a string
 of the same length, so an offset found in the normalized text is also an offset
 into the submitted one.
 
@@ -21,6 +22,8 @@ import unicodedata
 logger = logging.getLogger(__name__)
 
 BYTE_ORDER_MARK = "\ufeff"
+# A BOM at the start of the text or of a line, or after white space.
+_WORD_START_BOM = re.compile(r"(?:^|(?<=\s))\ufeff+", re.MULTILINE)
 # NOTE: NEL (U+0085) is no line break here. In UTF-8 text it is more often a
 # Windows-1252 ellipsis decoded as Latin-1 than a newline.
 _LINE_BREAKS = str.maketrans({"\r": "\n", "\u2028": "\n", "\v": "\n"})
@@ -94,17 +97,19 @@ class AnalysedSpan:
 
 
 def normalize_text(raw: str) -> str:
-    """Blank a leading BOM and turn every line break into LF, keeping the length.
+    """Blank byte-order marks and turn every line break into LF, keeping the length.
 
     ``\\r\\n`` becomes ``" \\n"``, and a lone ``\\r``, a line separator (U+2028)
     or a vertical tab becomes ``"\\n"``. Later steps then find one kind of line
     break, and offsets stay those of ``raw``. Paragraph separators (U+2029) and
     form feeds stay, because one character cannot hold both line breaks of the
-    blank line they stand for. ``split_paragraphs`` reads them as that.
+    blank line they stand for. ``split_paragraphs`` reads them as that. A BOM
+    that opens a line or follows white space comes from files joined with
+    ``cat``, each starting with one. Left in, it glued itself to the next word
+    ("\ufeff"You") and hid the opening quote mark. Inside a word it stays an
+    invisible character.
     """
-    text = raw
-    if text.startswith(BYTE_ORDER_MARK):
-        text = " " + text[1:]
+    text = _WORD_START_BOM.sub(lambda match: " " * len(match.group()), raw)
     return text.replace("\r\n", " \n").translate(_LINE_BREAKS)
 
 
