@@ -60,6 +60,7 @@ from runner.analysis.entities import (
     is_punctuation,
     without_format_characters,
 )
+from runner.analysis.geography import retype_geographic_names
 from runner.analysis.lexicon import (
     HONORIFICS,
     MARRIED_FEMALE_HONORIFICS,
@@ -85,7 +86,7 @@ from runner.analysis.pronouns import (
 from runner.analysis.self_naming import self_naming_pronoun
 from runner.analysis.speakers import QuoteTokens, attribute_speakers
 from runner.analysis.token_table import TokenTable
-from runner.analysis.vessels import retype_ship_names
+from runner.analysis.vessels import retype_ship_names, retype_ship_pronouns
 
 # A cluster's gender steers the second pronoun pass only when at least this many
 # votes agree at this share or more.
@@ -203,10 +204,12 @@ def build_cast(
 
     retype_titled_names(mentions)
     retype_ship_names(mentions, word_at)
+    retype_geographic_names(mentions, word_at, tokens.dep_of)
     retype_place_names(mentions)
     retype_located_names(mentions, word_at, tokens.dep_of)
     retype_shop_names(mentions, word_at, pos_at)
     retype_restated_places(mentions, tokens, word_at)
+    retype_ship_pronouns(mentions, tokens.sentence)
     narrator = narrator_mentions(tokens, word_at, quotes)
     if narrator:
         existing_spans = {(mention.start, mention.end) for mention in mentions}

@@ -35,6 +35,7 @@ PRON = "PRON"
 
 PER = "PER"
 FAC = "FAC"
+VEH = "VEH"
 # spaCy's OntoNotes labels that have a LitBank-style category. NORP, dates,
 # numbers and the rest are dropped.
 # NOTE: VEH (vehicles) is never produced. spaCy has no vehicle label, and its

@@ -44,7 +44,7 @@ import bisect
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from runner.analysis.entities import NOM, PER, PRON, PROP, Mention
+from runner.analysis.entities import NOM, PER, PRON, PROP, VEH, Mention
 from runner.analysis.lexicon import (
     HONORIFICS,
     PRONOUN_GENDER,
@@ -188,8 +188,10 @@ def link_pronouns(
     links: dict[int, int] = {}
     for index, pronoun in enumerate(mentions):
         # Only gendered third-person pronouns take antecedents; the tagger also
-        # types "those" of "those who knew him" as PRON.
+        # types "those" of "those who knew him" as PRON. A ship's "her" is VEH.
         if pronoun.kind != PRON or pronoun.key not in PRONOUN_GENDER:
+            continue
+        if pronoun.category == VEH:
             continue
         position = bisect.bisect_left(candidate_ends, pronoun.start)
         reachable = _reachable(mentions, candidates, position, pronoun, tokens)

@@ -1,4 +1,4 @@
-"""Retype the names of ships, which the tagger takes for people, to VEH.
+"""Retype ships' names and pronouns, which the tagger takes for people's, to VEH.
 
 Sailors call a ship "she", and the tagger types "Pequod" PER on every one of
 its 154 mentions in Moby-Dick (and "the Pequod" LOC 19 times), so the ship
@@ -18,10 +18,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from runner.analysis.entities import PER, PROP, Mention
-from runner.analysis.lexicon import HONORIFICS, PERSON_NOUNS, honorific_key
+from runner.analysis.entities import PER, PRON, PROP, VEH, Mention
+from runner.analysis.lexicon import HONORIFICS, PERSON_NOUNS, SHE, honorific_key
 
-VEH = "VEH"  # LitBank's category of vehicles
 MIN_SHIP_PHRASES = 3
 ARTICLE_SHARE = 0.5
 MAX_SHIP_NAME_WORDS = 3
@@ -117,3 +116,57 @@ def _in_ship_phrase(mention: Mention, word_at: Callable[[int], str]) -> bool:
     else:
         return False
     return word_at(part).lower() in _SHIP_PARTS
+
+
+# Feminine pronouns, which sailors use for a ship.
+_VESSEL_NOUNS = _SHIP_NOUNS | {"boat", "canoe", "craft", "ark", "packet", "steamboat"}
+_SHIP_PRONOUNS = frozenset({"she", "her", "hers", "herself"})
+
+
+def retype_ship_pronouns(
+    mentions: Sequence[Mention], sentence_of: Sequence[int]
+) -> int:
+    """Type VEH a "she" or "her" whose nearest antecedent is a vessel.
+
+    In "Captain Ahab stood on the deck of the Pequod. The ship was old, and
+    her sails were patched." the "her" is the ship's, and linking it to the
+    only person in reach made Ahab a woman. A feminine pronoun whose nearest
+    earlier person or vessel mention in its sentence or the one before is a
+    vessel ("the ship", a name retyped by ``retype_ship_names``) becomes VEH,
+    so that no character takes it. ``mentions`` are sorted by start token;
+    ``sentence_of`` maps a token id to its sentence. Returns how many changed.
+    """
+    retyped = 0
+    for index, pronoun in enumerate(mentions):
+        if pronoun.kind != PRON or pronoun.key not in _SHIP_PRONOUNS:
+            continue
+        sentence = sentence_of[pronoun.start]
+        nearest = None
+        for earlier in reversed(mentions[:index]):
+            if sentence_of[earlier.start] < sentence - 1:
+                break
+            if earlier.end >= pronoun.start:
+                continue
+            if earlier.category == PER and _is_feminine(earlier):
+                # A woman in reach ("She stepped into the boat, and her
+                # hand") keeps the pronoun a person's.
+                nearest = None
+                break
+            if nearest is None and earlier.category in (VEH, PER):
+                if earlier.kind != PRON or earlier.category == VEH:
+                    nearest = earlier
+        if nearest is not None and nearest.category == VEH and _is_vessel(nearest):
+            pronoun.category = VEH
+            retyped += 1
+    return retyped
+
+
+def _is_feminine(mention: Mention) -> bool:
+    return mention.gender == SHE or (
+        mention.kind == PRON and mention.key in _SHIP_PRONOUNS
+    )
+
+
+def _is_vessel(mention: Mention) -> bool:
+    """Return True for a ship's name, "the boat" or an earlier ship's "she"."""
+    return mention.kind in (PROP, PRON) or mention.key in _VESSEL_NOUNS

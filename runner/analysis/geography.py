@@ -1,0 +1,113 @@
+"""Retype place names that open with a geographic word or a saint's title.
+
+"Cape Horn" came out PER on all 16 of its mentions in Moby-Dick, and "St.
+Louis" and "St. Petersburg" PER in a sentence about travel, so each became a
+character. A name that opens with a word for a landform or a settlement
+("Cape", "Mount", "Lake", "Port") is a place wherever it stands. "St." opens
+the names of saints as well as of towns and churches, so a saint's name
+becomes a place only where at least half of its uses follow a preposition of
+place ("from St. Louis", "at St. Paul's") and none is the subject of a verb
+(St. John Rivers in Jane Eyre speaks and acts).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+from runner.analysis.entities import PER, PROP, Mention
+
+LOC, GPE, FAC = "LOC", "GPE", "FAC"
+
+# First words of place names, with the category of the place they open.
+_PLACE_WORDS = {
+    **{
+        word: LOC
+        for word in """
+        bay cape gulf isle isles lake loch mont mount mt point river strait straits
+        """.split()
+    },
+    **{word: GPE for word in ("fort", "port")},
+}
+_SAINT_WORDS = frozenset({"st", "saint"})
+# Words before a name that put it in a place: "at" mostly a building, the
+# others towns and countries. "to" counts only after a word of travel, since
+# people pray and write to saints.
+_AT_PLACE = frozenset({"at"})
+_IN_PLACE = frozenset({"in", "into", "near", "from", "through", "past"})
+_TRAVEL_WORDS = frozenset(
+    """
+    back bound came come drove flew go going gone journey journeyed moved rode
+    sail sailed sailing set steamed train travelled traveled voyage walked way
+    went
+    """.split()
+)
+_SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
+# A saint's name is a town's when at least this share of its uses are placed.
+PLACED_SHARE = 0.5
+
+
+def retype_geographic_names(
+    mentions: Sequence[Mention],
+    word_at: Callable[[int], str],
+    dep_at: Callable[[int], str],
+) -> int:
+    """Give PER names of places a place category; return how many changed.
+
+    ``word_at`` and ``dep_at`` return the word and the dependency label of a
+    token id (the word "" outside the book). Changes ``Mention.category`` in
+    place.
+    """
+    names = [m for m in mentions if m.kind == PROP and m.category == PER]
+    retyped = 0
+    for mention in names:
+        if not _named(mention):
+            continue
+        category = _PLACE_WORDS.get(_first_word(mention))
+        if category is not None:
+            mention.category = category
+            retyped += 1
+    saints = _placed_saints(names, word_at, dep_at)
+    for mention in names:
+        if mention.category == PER and mention.words in saints:
+            mention.category = saints[mention.words]
+            retyped += 1
+    return retyped
+
+
+def _named(mention: Mention) -> bool:
+    """Return True for a name of two or more words, the first a title case word."""
+    return len(mention.words) >= 2 and mention.words[0][:1].isupper()
+
+
+def _first_word(mention: Mention) -> str:
+    return mention.words[0].lower().rstrip(".")
+
+
+def _placed_saints(
+    names: Sequence[Mention],
+    word_at: Callable[[int], str],
+    dep_at: Callable[[int], str],
+) -> dict[tuple[str, ...], str]:
+    """Return the category of each "St." name that the book puts in a place."""
+    tallies: dict[tuple[str, ...], Counter[str]] = {}
+    for mention in names:
+        if not _named(mention) or _first_word(mention) not in _SAINT_WORDS:
+            continue
+        tally = tallies.setdefault(mention.words, Counter())
+        tally["all"] += 1
+        if dep_at(mention.head) in _SUBJECT_DEPS:
+            tally["subject"] += 1
+        before = word_at(mention.start - 1).lower()
+        if before in _AT_PLACE:
+            tally[FAC] += 1
+        elif before in _IN_PLACE or (
+            before == "to" and word_at(mention.start - 2).lower() in _TRAVEL_WORDS
+        ):
+            tally[GPE] += 1
+    placed = {}
+    for words, tally in tallies.items():
+        located = tally[FAC] + tally[GPE]
+        if located and not tally["subject"] and located >= PLACED_SHARE * tally["all"]:
+            placed[words] = FAC if tally[FAC] > tally[GPE] else GPE
+    return placed
