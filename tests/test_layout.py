@@ -84,6 +84,18 @@ def test_span_cuts_end_of_ebook_line() -> None:
     assert text[span.start : span.end].strip() == "Story."
 
 
+def test_span_of_old_release() -> None:
+    # The layout of releases from the 1990s, with the text written for this test.
+    text = (
+        "The Project Gutenberg Etext of A Tale\n\nLegal notes by the author.\n\n"
+        "*END*THE SMALL PRINT! FOR PUBLIC DOMAIN ETEXTS*Ver.04.29.93*END*\n\n"
+        "A TALE\n\nAnn walked home.\n\nEnd of the Project Gutenberg Etext of A Tale\n"
+    )
+    span = find_analysed_span(text)
+    assert text[span.start : span.end] == "\n\nA TALE\n\nAnn walked home.\n\n"
+    assert span.boilerplate_removed
+
+
 def test_paragraphs_split_blank_lines() -> None:
     text = "One line\nwrapped here.\n\nSecond paragraph.\n\n\nThird."
     assert paragraph_texts(text) == [

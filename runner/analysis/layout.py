@@ -55,6 +55,14 @@ _END_OF_EBOOK_LINE = re.compile(
     rf"{_LINE_START}[ \t]*End of (?:the )?Project Gutenberg\b{_IN_LINE}*{_LINE_END}",
     re.MULTILINE | re.IGNORECASE,
 )
+# Texts released before about 2000 have no START and END markers: their legal
+# header ends with a line such as "*END*THE SMALL PRINT! FOR PUBLIC DOMAIN
+# ETEXTS*Ver.04.29.93*END*", and an "End of the Project Gutenberg Etext" line
+# follows the book.
+_OLD_HEADER_END = re.compile(
+    rf"{_LINE_START}{_IN_LINE}*\*END\*[ \t]*THE SMALL PRINT!{_IN_LINE}*{_LINE_END}",
+    re.MULTILINE | re.IGNORECASE,
+)
 # The only text allowed between the "End of the Project Gutenberg EBook" line and
 # the END marker when that line is cut as well.
 _TRAILER_GAP = re.compile(r"[\s.*]*")
@@ -121,10 +129,16 @@ def find_analysed_span(text: str) -> AnalysedSpan:
     the span. When the markers enclose only white space, the span is that white
     space and ``boilerplate_removed`` is True, so the caller can report that
     there is nothing to analyse. The "End of the Project Gutenberg EBook" line
-    that often precedes the END marker is cut as well.
+    that often precedes the END marker is cut as well. A text of an old release
+    without START marker begins after its "*END*THE SMALL PRINT!" line and ends
+    before its last "End of the Project Gutenberg" line.
     """
     start, end = 0, len(text)
     start_match = _START_MARKER.search(text)
+    if start_match is None:
+        old_header = _OLD_HEADER_END.search(text)
+        if old_header is not None:
+            return _old_release_span(text, old_header.end())
     if start_match is not None:
         if _END_MARKER.search(text, 0, start_match.start()) is not None:
             # The book may lie between the two markers, so drop neither side.
@@ -141,6 +155,16 @@ def find_analysed_span(text: str) -> AnalysedSpan:
     if removed:
         logger.debug("boilerplate markers found; analysing %d..%d", start, end)
     return AnalysedSpan(start, end, removed)
+
+
+def _old_release_span(text: str, start: int) -> AnalysedSpan:
+    """Return the span of a text of an old release, after its legal header."""
+    end = len(text)
+    trailer = _last_match(_END_OF_EBOOK_LINE, text, start, end)
+    if trailer is not None:
+        end = trailer.start()
+    logger.debug("old Project Gutenberg header found; analysing %d..%d", start, end)
+    return AnalysedSpan(start, end, True)
 
 
 def _last_match(
