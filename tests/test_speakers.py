@@ -585,3 +585,24 @@ def test_time_clause_in_split_quote_tag(
     second = quote_starting(result, '"your mother')
     assert second["speaker"]["name"] == "Mr. Bennet"
     assert result["tokens"][second["speaker_token"]]["word"] == "Bennet"
+
+
+def test_cited_extracts_have_no_speaker(
+    engine: Engine, tmp_path: pathlib.Path
+) -> None:
+    # Herman Melville, "Moby-Dick" (1851), from the Extracts, public domain.
+    result = analyse(
+        engine,
+        tmp_path,
+        '  "By art is created that great Leviathan, called a Commonwealth or\n'
+        'State--(in Latin, Civitas) which is but an artificial man."\n'
+        "  --OPENING SENTENCE OF HOBBES'S LEVIATHAN.\n\n"
+        '  "Silly Mansoul swallowed it without chewing, as if it had been a\n'
+        'sprat in the mouth of a whale."\n'
+        "  --PILGRIM'S PROGRESS.\n\n"
+        '  "The mighty whales which swim in a sea of water, and have a sea of\n'
+        'oil swimming in them."\n'
+        "  --FULLLER'S PROFANE AND HOLY STATE.\n",
+    )
+    assert len(result["quotes"]) == 3
+    assert [quote["speaker"] for quote in result["quotes"]] == [None] * 3

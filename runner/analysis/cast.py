@@ -84,7 +84,7 @@ from runner.analysis.pronouns import (
     quoted_first_person,
 )
 from runner.analysis.self_naming import self_naming_pronoun
-from runner.analysis.speakers import QuoteTokens, attribute_speakers
+from runner.analysis.speakers import CITATION, QuoteTokens, attribute_speakers
 from runner.analysis.token_table import TokenTable
 from runner.analysis.vessels import retype_ship_names, retype_ship_pronouns
 
@@ -247,6 +247,8 @@ class _CastBuilder:
         # Quotes whose speaker a speech tag names with a name or a noun phrase
         # (see ``_TAG_RULES``). A pronoun in a tag only points at a character.
         self.tagged: set[int] = set()
+        # Quotes followed by their source ("--PARADISE LOST."), spoken by no one.
+        self.citations: set[int] = set()
         # Tag pronouns linked to the person their quote addresses by name.
         self.misread_tags: set[int] = set()
         # {(possessor character, noun): character} for "her mother" and the like.
@@ -811,12 +813,19 @@ class _CastBuilder:
                 anchors.append((mention.start, mention.character))
         speakers = []
         word = self._word_at
-        found = attribute_speakers(self.quotes, self.mentions, self.tokens, word)
+        found = attribute_speakers(
+            self.quotes, self.mentions, self.tokens, word, self.text
+        )
         self.tagged = {
             index
             for index, attribution in enumerate(found)
             if attribution.rule in _TAG_RULES
             and self.mentions[attribution.mention].kind != PRON
+        }
+        self.citations = {
+            index
+            for index, attribution in enumerate(found)
+            if attribution.rule == CITATION
         }
         for index, attribution in enumerate(found):
             if attribution.mention is None:
@@ -860,6 +869,11 @@ class _CastBuilder:
         addressed: dict[int, int] = {}
         run: list[int] = []
         for index, quote in enumerate(self.quotes):
+            if index in self.citations:
+                # A cited passage is no turn of an exchange and takes none.
+                by_paragraph[quote.last_paragraph] = None
+                run = []
+                continue
             paragraph = quote.first_paragraph
             opens = self._opens_paragraph(quote)
             if opens and paragraph - 1 not in by_paragraph:

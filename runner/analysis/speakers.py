@@ -65,6 +65,10 @@ _SPEAKING_WORDS = frozenset(
 )
 # Tokens that may end an inverted tag before its quote ("Said Alice, ").
 _TAG_CLOSERS = frozenset({",", ":", "—", "–", "--"})
+# Dashes that open the line giving a cited passage's source.
+_CITATION_DASHES = frozenset({"--", "—", "―", "–"})
+# The rule name of a cited passage, which has no speaker.
+CITATION = "citation"
 # Words that open a clause of time ("when they returned").
 _TIME_CONJUNCTIONS = frozenset(
     {"when", "after", "before", "until", "till", "while", "once", "since"}
@@ -99,6 +103,7 @@ def attribute_speakers(
     mentions: Sequence[Mention],
     tokens: TokenTable,
     word: Callable[[int], str],
+    text: str = "",
 ) -> list[Attribution]:
     """Return one ``Attribution`` per quote, in the order of ``quotes``.
 
@@ -107,8 +112,10 @@ def attribute_speakers(
         mentions: all mentions sorted by start token, with ``in_quote`` set.
         tokens: the document's token table.
         word: returns the text of a token id.
+        text: the text the token offsets index; without it no quote is read
+            as a cited passage.
     """
-    finder = _SpeakerFinder(quotes, mentions, tokens, word)
+    finder = _SpeakerFinder(quotes, mentions, tokens, word, text)
     return [finder.attribute(index) for index in range(len(quotes))]
 
 
@@ -119,7 +126,9 @@ class _SpeakerFinder:
         mentions: Sequence[Mention],
         tokens: TokenTable,
         word: Callable[[int], str],
+        text: str,
     ) -> None:
+        self.text = text
         self.quotes = quotes
         self.mentions = mentions
         self.tokens = tokens
@@ -136,6 +145,10 @@ class _SpeakerFinder:
             result = Attribution(self._cue_speaker(*cue), "cue")
             if result.mention is None:
                 result = Attribution(None, None)
+            self.results.append(result)
+            return result
+        if self._cites_source(index):
+            result = Attribution(None, CITATION)
             self.results.append(result)
             return result
         after, attached = self._tag_after(index)
@@ -166,6 +179,23 @@ class _SpeakerFinder:
         if not found:
             return None
         return max(found, key=lambda i: self.mentions[i].end - self.mentions[i].start)
+
+    def _cites_source(self, index: int) -> bool:
+        """Return True for a quote whose next line gives its source after a dash.
+
+        Epigraphs and the extracts that open Moby-Dick are cited, not spoken:
+        ""By art is created that great Leviathan ..."" then "--OPENING
+        SENTENCE OF HOBBES'S LEVIATHAN." on a line of its own.
+        """
+        quote = self.quotes[index]
+        token = quote.end_token + 1
+        while token < len(self.tokens) and self.tokens.pos_of(token) == "SPACE":
+            token += 1
+        if token >= len(self.tokens) or self.word(token) not in _CITATION_DASHES:
+            return False
+        gap = self.text[self.tokens.end[quote.end_token] : self.tokens.start[token]]
+        same_paragraph = self.tokens.paragraph_of(token) == quote.last_paragraph
+        return same_paragraph and "\n" in gap
 
     # Regions of narration around a quote.
 
