@@ -277,6 +277,20 @@ def test_addressed_name_takes_no_pronoun(engine: Engine, tmp_path) -> None:
     assert she[0]["character_id"] not in copperfield
 
 
+def test_your_noun_is_not_the_listener(engine: Engine, tmp_path) -> None:
+    # Charles Dickens, "Bleak House" (1853), chapter 3, public domain, with the
+    # speaker named.
+    text = (
+        "Esther sat by the window.\n\n"
+        '"Your mother, Esther, is your disgrace," said her godmother.\n'
+    )
+    rows = _run(engine, tmp_path, text)["entities"]
+    esther = {row["character_id"] for row in rows if row["text"] == "Esther"}
+    mother = [row for row in rows if row["text"] == "Your mother"]
+    assert len(mother) == 1
+    assert mother[0]["character_id"] not in esther
+
+
 def test_fast_model_finds_titles(engine: Engine, tmp_path) -> None:
     text = "The Captain sat down. The Duke rose. The Duke of Omnium stayed.\n"
     result, _messages, _stats = run_job(

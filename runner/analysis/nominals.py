@@ -55,7 +55,7 @@ def equate_nominals(
     equal: dict[int, int] = {}
     for head, index in nominals.items():
         for token in _restated_name_tokens(head, tokens, word):
-            if token in names:
+            if token in names and not _addressed_listener(head, token, tokens, word):
                 equal[index] = names[token]
                 break
     _share_across_appositions(nominals, equal, tokens)
@@ -110,6 +110,24 @@ def retype_restated_places(
 # Prejudice.
 SUBJECTS_PER_PLACE_RESTATEMENT = 3
 _PLACE_CATEGORIES = frozenset({FAC, "GPE", "LOC"})
+
+
+_LISTENER_POSSESSIVES = frozenset({"your", "thy"})
+
+
+def _addressed_listener(
+    noun: int, name: int, tokens: TokenTable, word: Callable[[int], str]
+) -> bool:
+    """Return True for "your mother, Esther," where the name is the listener.
+
+    The parser reads the name set off by commas as an apposition, but "your"
+    says the noun is someone else: the person spoken to is the one addressed.
+    """
+    owned_by_listener = any(
+        tokens.dep_of(child) == "poss" and word(child).lower() in _LISTENER_POSSESSIVES
+        for child in tokens.children(noun)
+    )
+    return owned_by_listener and word(name - 1) == ","
 
 
 def _restated_name_tokens(
