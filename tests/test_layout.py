@@ -39,10 +39,13 @@ def test_normalize_keeps_length() -> None:
     assert normalized == " One \ntwo\nthree\n"
 
 
-def test_normalize_blanks_word_start_boms() -> None:
+def test_normalize_blanks_boms_outside_words() -> None:
     # Chapter files joined with cat, each starting with a BOM.
-    raw = "Tom left.\n\n\ufeff\"You are late,\" said Ann. \ufeff\ufeffEliz\ufeffa"
-    expected = "Tom left.\n\n \"You are late,\" said Ann.   Eliz\ufeffa"
+    raw = (
+        'Tom left.\n\n\ufeff"You are late," said Ann. '
+        '\ufeff\ufeffEliz\ufeffa.\ufeff"Hi'
+    )
+    expected = 'Tom left.\n\n "You are late," said Ann.   Eliz\ufeffa. "Hi'
     assert normalize_text(raw) == expected
 
 
@@ -94,6 +97,28 @@ def test_span_of_old_release() -> None:
     span = find_analysed_span(text)
     assert text[span.start : span.end] == "\n\nA TALE\n\nAnn walked home.\n\n"
     assert span.boilerplate_removed
+
+
+def test_old_release_notice_at_end_kept() -> None:
+    # Some old releases print the legal notice after the book.
+    book = "A TALE\n\n" + "Ann walked home, and Tom followed her.\n\n" * 20
+    text = (
+        "The Project Gutenberg Etext of A Tale\n\n" + book
+        + "End of the Project Gutenberg Etext of A Tale\n\nLegal notes.\n"
+        "*END THE SMALL PRINT! FOR PUBLIC DOMAIN EBOOKS*Ver.02/11/02*END*\n"
+    )
+    span = find_analysed_span(text)
+    assert book in text[span.start : span.end]
+
+
+def test_old_release_ends_at_end_marker() -> None:
+    text = (
+        "Legal notes.\n*END*THE SMALL PRINT! FOR PUBLIC DOMAIN ETEXTS*END*\n\n"
+        "Ann walked home.\n\n*** END OF THE PROJECT GUTENBERG EBOOK A TALE ***\n"
+        "More legal notes.\n"
+    )
+    span = find_analysed_span(text)
+    assert text[span.start : span.end] == "\n\nAnn walked home.\n\n"
 
 
 def test_paragraphs_split_blank_lines() -> None:

@@ -2,7 +2,7 @@
 
 Offsets index the submitted text: the file decoded from UTF-8, with a leading
 byte-order mark (U+FEFF) kept as character 0. ``normalize_text`` turns it, and
-any BOM that starts a word, into a space. ``normalize_text`` returns a string
+any BOM outside a word, into a space. ``normalize_text`` returns a string
 of the same length, so an offset found in the normalized text is also an offset
 into the submitted one.
 
@@ -22,8 +22,8 @@ import unicodedata
 logger = logging.getLogger(__name__)
 
 BYTE_ORDER_MARK = "\ufeff"
-# A BOM at the start of the text or of a line, or after white space.
-_WORD_START_BOM = re.compile(r"(?:^|(?<=\s))\ufeff+", re.MULTILINE)
+# A run of BOMs; only one between two letters or digits is kept.
+_BOM_RUN = re.compile("\ufeff+")
 # NOTE: NEL (U+0085) is no line break here. In UTF-8 text it is more often a
 # Windows-1252 ellipsis decoded as Latin-1 than a newline.
 _LINE_BREAKS = str.maketrans({"\r": "\n", "\u2028": "\n", "\v": "\n"})
@@ -60,9 +60,13 @@ _END_OF_EBOOK_LINE = re.compile(
 # ETEXTS*Ver.04.29.93*END*", and an "End of the Project Gutenberg Etext" line
 # follows the book.
 _OLD_HEADER_END = re.compile(
-    rf"{_LINE_START}{_IN_LINE}*\*END\*[ \t]*THE SMALL PRINT!{_IN_LINE}*{_LINE_END}",
+    rf"{_LINE_START}{_IN_LINE}*\*END\*?[ \t]*THE SMALL PRINT!{_IN_LINE}*{_LINE_END}",
     re.MULTILINE | re.IGNORECASE,
 )
+# Some old releases print that notice after the book, after their "End of the
+# Project Gutenberg" line. Without that line, the notice is a header when it
+# lies in the first half of the text.
+OLD_HEADER_SHARE = 0.5
 # The only text allowed between the "End of the Project Gutenberg EBook" line and
 # the END marker when that line is cut as well.
 _TRAILER_GAP = re.compile(r"[\s.*]*")
@@ -112,13 +116,21 @@ def normalize_text(raw: str) -> str:
     break, and offsets stay those of ``raw``. Paragraph separators (U+2029) and
     form feeds stay, because one character cannot hold both line breaks of the
     blank line they stand for. ``split_paragraphs`` reads them as that. A BOM
-    that opens a line or follows white space comes from files joined with
-    ``cat``, each starting with one. Left in, it glued itself to the next word
+    outside a word comes from files joined with ``cat``, each starting with
+    one, and becomes a space: left in, it glued itself to the next word
     ("\ufeff"You") and hid the opening quote mark. Inside a word it stays an
     invisible character.
     """
-    text = _WORD_START_BOM.sub(lambda match: " " * len(match.group()), raw)
+    text = _BOM_RUN.sub(lambda match: _blank_outside_word(raw, match), raw)
     return text.replace("\r\n", " \n").translate(_LINE_BREAKS)
+
+
+def _blank_outside_word(text: str, match: re.Match[str]) -> str:
+    before = text[match.start() - 1] if match.start() > 0 else " "
+    after = text[match.end()] if match.end() < len(text) else " "
+    if before.isalnum() and after.isalnum():
+        return match.group()
+    return " " * len(match.group())
 
 
 def find_analysed_span(text: str) -> AnalysedSpan:
@@ -131,13 +143,19 @@ def find_analysed_span(text: str) -> AnalysedSpan:
     there is nothing to analyse. The "End of the Project Gutenberg EBook" line
     that often precedes the END marker is cut as well. A text of an old release
     without START marker begins after its "*END*THE SMALL PRINT!" line and ends
-    before its last "End of the Project Gutenberg" line.
+    before its END marker or its last "End of the Project Gutenberg" line; when
+    that notice follows an "End of the Project Gutenberg" line, the text ends
+    before that line instead.
     """
     start, end = 0, len(text)
     start_match = _START_MARKER.search(text)
-    if start_match is None:
-        old_header = _OLD_HEADER_END.search(text)
-        if old_header is not None:
+    old_header = None if start_match else _OLD_HEADER_END.search(text)
+    if old_header is not None:
+        trailer = _END_OF_EBOOK_LINE.search(text)
+        if trailer is not None and trailer.start() < old_header.start():
+            logger.debug("old Project Gutenberg notice after the book")
+            return AnalysedSpan(0, trailer.start(), True)
+        if trailer is not None or old_header.start() < OLD_HEADER_SHARE * len(text):
             return _old_release_span(text, old_header.end())
     if start_match is not None:
         if _END_MARKER.search(text, 0, start_match.start()) is not None:
@@ -158,10 +176,19 @@ def find_analysed_span(text: str) -> AnalysedSpan:
 
 
 def _old_release_span(text: str, start: int) -> AnalysedSpan:
-    """Return the span of a text of an old release, after its legal header."""
+    """Return the span of a text of an old release, after its legal header.
+
+    It ends at an END marker line, or else at the last "End of the Project
+    Gutenberg" line.
+    """
     end = len(text)
+    end_match = _END_MARKER.search(text, start)
+    if end_match is not None:
+        end = end_match.start()
     trailer = _last_match(_END_OF_EBOOK_LINE, text, start, end)
-    if trailer is not None:
+    if trailer is not None and (
+        end_match is None or _TRAILER_GAP.fullmatch(text, trailer.end(), end)
+    ):
         end = trailer.start()
     logger.debug("old Project Gutenberg header found; analysing %d..%d", start, end)
     return AnalysedSpan(start, end, True)
