@@ -291,6 +291,34 @@ def test_your_noun_is_not_the_listener(engine: Engine, tmp_path) -> None:
     assert mother[0]["character_id"] not in esther
 
 
+def test_ships_her_is_a_vehicle(engine: Engine, tmp_path) -> None:
+    text = (
+        "Captain Ahab stood on the deck of the Pequod. The ship was old, and "
+        "her sails were patched.\n"
+    )
+    rows = _run(engine, tmp_path, text)["entities"]
+    her = [row for row in rows if row["text"] == "her"]
+    assert [(row["category"], row["character_id"]) for row in her] == [("VEH", None)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ann walked to the harbour. The day was grey. The ship sailed at noon, "
+        "and her heart sank. She went home. She wept.\n",
+        "Tess stepped into the boat, and her hands shook.\n",
+    ],
+)
+def test_womans_her_near_a_ship(engine: Engine, tmp_path, text: str) -> None:
+    rows = _run(engine, tmp_path, text)["entities"]
+    name = [row for row in rows if row["mention_type"] == "PROP"][0]
+    pronouns = [row for row in rows if row["text"].lower() in ("she", "her")]
+    assert pronouns
+    for row in pronouns:
+        assert row["category"] == "PER"
+        assert row["character_id"] == name["character_id"]
+
+
 def test_fast_model_finds_titles(engine: Engine, tmp_path) -> None:
     text = "The Captain sat down. The Duke rose. The Duke of Omnium stayed.\n"
     result, _messages, _stats = run_job(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from runner.analysis.entities import NOM, PER, PRON, PROP, Mention
-from runner.analysis.entities import VEH
-from runner.analysis.vessels import retype_ship_names, retype_ship_pronouns
+from runner.analysis.entities import PER, PROP, VEH, Mention
+from runner.analysis.vessels import retype_ship_names
 
 # Written for this project, in the manner of Moby-Dick.
 WORDS = (
@@ -90,28 +89,3 @@ def test_namesake_and_captain_stay() -> None:
         ("Captain", "the", PER),
     ]
 
-
-def _pronoun(token: int, key: str) -> Mention:
-    return Mention(token, token, PER, PRON, token, key=key)
-
-
-def test_ship_pronoun_becomes_vehicle() -> None:
-    # "Captain Ahab stood on the deck . The ship was old , and her sails ..."
-    sentence_of = [0] * 6 + [1] * 9
-    ahab = Mention(0, 1, PER, PROP, 1, words=("Captain", "Ahab"))
-    ship = Mention(6, 7, VEH, NOM, 7, key="ship")
-    her = _pronoun(12, "her")
-    assert retype_ship_pronouns([ahab, ship, her], sentence_of) == 1
-    assert her.category == VEH
-
-
-def test_woman_near_a_boat_keeps_her_pronoun() -> None:
-    # "She stepped into the boat , and her hand shook ." and "... the coach ,
-    # and her ..." (a coach is no ship).
-    sentence_of = [0] * 12
-    she = _pronoun(0, "she")
-    boat = Mention(3, 4, VEH, NOM, 4, key="boat")
-    her = _pronoun(7, "her")
-    assert retype_ship_pronouns([she, boat, her], sentence_of) == 0
-    coach = Mention(3, 4, VEH, NOM, 4, key="coach")
-    assert retype_ship_pronouns([coach, _pronoun(7, "her")], sentence_of) == 0

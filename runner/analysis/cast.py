@@ -209,7 +209,7 @@ def build_cast(
     retype_located_names(mentions, word_at, tokens.dep_of)
     retype_shop_names(mentions, word_at, pos_at)
     retype_restated_places(mentions, tokens, word_at)
-    retype_ship_pronouns(mentions, tokens.sentence)
+    retype_ship_pronouns(mentions, tokens, word_at)
     narrator = narrator_mentions(tokens, word_at, quotes)
     if narrator:
         existing_spans = {(mention.start, mention.end) for mention in mentions}

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 from runner.analysis.entities import PER, PRON, PROP, VEH, Mention
 from runner.analysis.lexicon import HONORIFICS, PERSON_NOUNS, SHE, honorific_key
+from runner.analysis.token_table import TokenTable
 
 MIN_SHIP_PHRASES = 3
 ARTICLE_SHARE = 0.5
@@ -118,55 +119,75 @@ def _in_ship_phrase(mention: Mention, word_at: Callable[[int], str]) -> bool:
     return word_at(part).lower() in _SHIP_PARTS
 
 
-# Feminine pronouns, which sailors use for a ship.
+# What a ship's "her" owns: "her sails", "her captain", "her course".
+_OWNED_PARTS = _SHIP_PARTS | frozenset(
+    "anchor boats bow cabin captain cargo colours course crew hatches sail side "
+    "sides yards".split()
+)
+# Nouns of vessels that a "her" may stand for.
 _VESSEL_NOUNS = _SHIP_NOUNS | {"boat", "canoe", "craft", "ark", "packet", "steamboat"}
-_SHIP_PRONOUNS = frozenset({"she", "her", "hers", "herself"})
+# Feminine pronouns, which sailors use for a ship, and which name a woman in reach.
+_FEMININE_PRONOUNS = frozenset({"she", "her", "hers", "herself"})
 
 
 def retype_ship_pronouns(
-    mentions: Sequence[Mention], sentence_of: Sequence[int]
+    mentions: Sequence[Mention], tokens: TokenTable, word_at: Callable[[int], str]
 ) -> int:
-    """Type VEH a "she" or "her" whose nearest antecedent is a vessel.
+    """Type VEH a "her" that owns a part of a vessel.
 
     In "Captain Ahab stood on the deck of the Pequod. The ship was old, and
     her sails were patched." the "her" is the ship's, and linking it to the
-    only person in reach made Ahab a woman. A feminine pronoun whose nearest
-    earlier person or vessel mention in its sentence or the one before is a
-    vessel ("the ship", a name retyped by ``retype_ship_names``) becomes VEH,
-    so that no character takes it. ``mentions`` are sorted by start token;
-    ``sentence_of`` maps a token id to its sentence. Returns how many changed.
+    only person in reach made Ahab a woman. A "her" that owns a ship's part
+    ("her sails", "her crew") becomes VEH when the nearest earlier person or
+    vessel mention in its sentence or the one before is a vessel ("the ship",
+    a name retyped by ``retype_ship_names``, or a "her" already retyped) and
+    no woman is in reach. Other pronouns stay: in "The ship sailed at noon,
+    and her heart sank" the "her" is a woman's. ``mentions`` are sorted by
+    start token. Returns how many changed.
     """
     retyped = 0
     for index, pronoun in enumerate(mentions):
-        if pronoun.kind != PRON or pronoun.key not in _SHIP_PRONOUNS:
+        if pronoun.kind != PRON or pronoun.key != "her":
             continue
-        sentence = sentence_of[pronoun.start]
-        nearest = None
-        for earlier in reversed(mentions[:index]):
-            if sentence_of[earlier.start] < sentence - 1:
-                break
-            if earlier.end >= pronoun.start:
-                continue
-            if earlier.category == PER and _is_feminine(earlier):
-                # A woman in reach ("She stepped into the boat, and her
-                # hand") keeps the pronoun a person's.
-                nearest = None
-                break
-            if nearest is None and earlier.category in (VEH, PER):
-                if earlier.kind != PRON or earlier.category == VEH:
-                    nearest = earlier
-        if nearest is not None and nearest.category == VEH and _is_vessel(nearest):
+        owned = word_at(tokens.head[pronoun.start]).lower()
+        if tokens.dep_of(pronoun.start) != "poss" or owned not in _OWNED_PARTS:
+            continue
+        nearest, woman = _antecedents_in_reach(mentions, index, tokens)
+        if nearest is not None and _is_vessel(nearest) and not woman:
             pronoun.category = VEH
             retyped += 1
     return retyped
 
 
+def _antecedents_in_reach(
+    mentions: Sequence[Mention], index: int, tokens: TokenTable
+) -> tuple[Mention | None, bool]:
+    """Return the nearest person or vessel mention before ``mentions[index]``
+    in its sentence or the one before, and whether a woman is among them."""
+    pronoun = mentions[index]
+    sentence = tokens.sentence[pronoun.start]
+    nearest, woman = None, False
+    for earlier in reversed(mentions[:index]):
+        if tokens.sentence[earlier.start] < sentence - 1:
+            break
+        if earlier.end >= pronoun.start:
+            continue
+        if earlier.category == PER and _is_feminine(earlier):
+            woman = True
+        if nearest is None and earlier.category in (VEH, PER):
+            if earlier.kind != PRON or earlier.category == VEH:
+                nearest = earlier
+    return nearest, woman
+
+
 def _is_feminine(mention: Mention) -> bool:
     return mention.gender == SHE or (
-        mention.kind == PRON and mention.key in _SHIP_PRONOUNS
+        mention.kind == PRON and mention.key in _FEMININE_PRONOUNS
     )
 
 
 def _is_vessel(mention: Mention) -> bool:
-    """Return True for a ship's name, "the boat" or an earlier ship's "she"."""
+    """Return True for a ship's name, "the boat" or a ship's "her"."""
+    if mention.category != VEH:
+        return False
     return mention.kind in (PROP, PRON) or mention.key in _VESSEL_NOUNS
