@@ -244,6 +244,11 @@ def test_man_named_by_his_wife_title_apart() -> None:
     assert joe != missus
 
 
+def test_womans_given_name_as_surname_joins() -> None:
+    mister, bare = cluster(["Mr. Rose", "Rose"], [Counter({HE: 1}), Counter({HE: 2})])
+    assert mister == bare
+
+
 def test_saint_apart_from_namesake() -> None:
     george, saint, bare = cluster(["George Washington", "St. George", "Washington"])
     assert saint not in (george, bare)

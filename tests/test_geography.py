@@ -9,7 +9,8 @@ from runner.analysis.geography import retype_geographic_names
 WORDS = (
     "They sailed from St. Louis and rounded Cape Horn . "
     "St. John said nothing , and St. John left . "
-    "She prayed to St. Anthony , then took the train to St. Petersburg ."
+    "She prayed to St. Anthony , then took the train to St. Petersburg . "
+    "Diana smiled at St. Clare and stood near St. Clare ."
 ).split()
 
 
@@ -41,6 +42,7 @@ def test_places_retyped_and_people_kept() -> None:
     assert [m.category for m in names["Cape Horn"]] == ["LOC"]
     assert [m.category for m in names["St. Louis"]] == ["GPE"]
     assert [m.category for m in names["St. Petersburg"]] == ["GPE"]
-    # A saint prayed to, and a man who acts, stay persons.
+    # A saint prayed to, a man who acts and a man smiled at stay persons.
     assert [m.category for m in names["St. Anthony"]] == [PER]
     assert [m.category for m in names["St. John"]] == [PER, PER]
+    assert [m.category for m in names["St. Clare"]] == [PER, PER]

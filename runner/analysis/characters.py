@@ -394,11 +394,8 @@ def _given_and_surname(parts: tuple[str, ...]) -> tuple[str, str]:
 
 # Titles of saints, whose given name is no one else's.
 _SAINTS = frozenset({"st", "saint"})
-# The surname classes of ``_surname_class`` that name the other sex.
-_OTHER_SEX_CLASSES = {
-    HE: frozenset({"married", "unmarried"}),
-    SHE: frozenset({"mister", "male"}),
-}
+# The surname classes of ``_surname_class`` that name women.
+_WOMENS_CLASSES = frozenset({"married", "unmarried"})
 
 
 def _surname_class(honorific: str) -> str:
@@ -747,17 +744,16 @@ class _NameClusterer:
             self._key(i, ("given", given))
 
     def _titled_other_gender(self, word: str, given: str) -> bool:
-        """Return True when only the other sex bears ``word`` after a title.
+        """Return True when a man's given name ``word`` follows only women's titles.
 
         In Great Expectations "Mrs. Joe" is Joe's wife, called by his given
         name: a man's given name written only after women's titles stays his.
         """
-        gender = GIVEN_NAME_GENDER.get(given)
-        if gender is None or self.full_surnames[word]:
+        # Only a man's: women's given names are common surnames ("Mr. Rose").
+        if GIVEN_NAME_GENDER.get(given) != HE or self.full_surnames[word]:
             return False
-        other = _OTHER_SEX_CLASSES[gender]
         classes = {key[1] for key in self._keys_of("surname") if key[2] == word}
-        return bool(classes) and classes <= other
+        return bool(classes) and classes <= _WOMENS_CLASSES
 
     def _keys_of(self, kind: str) -> list[Key]:
         return [key for key in self.forest.parent if key[0] == kind]

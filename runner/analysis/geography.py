@@ -5,9 +5,9 @@ Louis" and "St. Petersburg" PER in a sentence about travel, so each became a
 character. A name that opens with a word for a landform or a settlement
 ("Cape", "Mount", "Lake", "Port") is a place wherever it stands. "St." opens
 the names of saints as well as of towns and churches, so a saint's name
-becomes a place only where at least half of its uses follow a preposition of
-place ("from St. Louis", "at St. Paul's") and none is the subject of a verb
-(St. John Rivers in Jane Eyre speaks and acts).
+becomes a town's only where at least half of its uses follow a preposition of
+place ("sailed from St. Louis", "in St. Petersburg") and none is the subject
+of a verb (St. John Rivers in Jane Eyre speaks and acts).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 from runner.analysis.entities import PER, PROP, Mention
 
-LOC, GPE, FAC = "LOC", "GPE", "FAC"
+LOC, GPE = "LOC", "GPE"
 
 # First words of place names, with the category of the place they open.
 _PLACE_WORDS = {
@@ -30,11 +30,11 @@ _PLACE_WORDS = {
     **{word: GPE for word in ("fort", "port")},
 }
 _SAINT_WORDS = frozenset({"st", "saint"})
-# Words before a name that put it in a place: "at" mostly a building, the
-# others towns and countries. "to" counts only after a word of travel, since
-# people pray and write to saints.
-_AT_PLACE = frozenset({"at"})
-_IN_PLACE = frozenset({"in", "into", "near", "from", "through", "past"})
+# Words before a name that put it in a place. "to" and "from" count only after
+# a word of travel, since people pray to saints and get letters from them, and
+# "at" and "near" not at all, since people look at and stand near each other.
+_IN_PLACE = frozenset({"in", "into", "through", "past"})
+_TRAVEL_PREPOSITIONS = frozenset({"to", "from"})
 _TRAVEL_WORDS = frozenset(
     """
     back bound came come drove flew go going gone journey journeyed moved rode
@@ -67,10 +67,10 @@ def retype_geographic_names(
         if category is not None:
             mention.category = category
             retyped += 1
-    saints = _placed_saints(names, word_at, dep_at)
+    towns = _placed_saints(names, word_at, dep_at)
     for mention in names:
-        if mention.category == PER and mention.words in saints:
-            mention.category = saints[mention.words]
+        if mention.category == PER and mention.words in towns:
+            mention.category = GPE
             retyped += 1
     return retyped
 
@@ -88,8 +88,8 @@ def _placed_saints(
     names: Sequence[Mention],
     word_at: Callable[[int], str],
     dep_at: Callable[[int], str],
-) -> dict[tuple[str, ...], str]:
-    """Return the category of each "St." name that the book puts in a place."""
+) -> set[tuple[str, ...]]:
+    """Return the "St." names that the book puts in a place, as towns."""
     tallies: dict[tuple[str, ...], Counter[str]] = {}
     for mention in names:
         if not _named(mention) or _first_word(mention) not in _SAINT_WORDS:
@@ -99,15 +99,15 @@ def _placed_saints(
         if dep_at(mention.head) in _SUBJECT_DEPS:
             tally["subject"] += 1
         before = word_at(mention.start - 1).lower()
-        if before in _AT_PLACE:
-            tally[FAC] += 1
-        elif before in _IN_PLACE or (
-            before == "to" and word_at(mention.start - 2).lower() in _TRAVEL_WORDS
+        if before in _IN_PLACE or (
+            before in _TRAVEL_PREPOSITIONS
+            and word_at(mention.start - 2).lower() in _TRAVEL_WORDS
         ):
-            tally[GPE] += 1
-    placed = {}
-    for words, tally in tallies.items():
-        located = tally[FAC] + tally[GPE]
-        if located and not tally["subject"] and located >= PLACED_SHARE * tally["all"]:
-            placed[words] = FAC if tally[FAC] > tally[GPE] else GPE
-    return placed
+            tally["placed"] += 1
+    return {
+        words
+        for words, tally in tallies.items()
+        if tally["placed"]
+        and not tally["subject"]
+        and tally["placed"] >= PLACED_SHARE * tally["all"]
+    }
