@@ -606,3 +606,51 @@ def test_cited_extracts_have_no_speaker(
     )
     assert len(result["quotes"]) == 3
     assert [quote["speaker"] for quote in result["quotes"]] == [None] * 3
+
+
+@pytest.mark.parametrize(
+    ("text", "opening", "speaker"),
+    [
+        # A clause of time with a person as subject is a tag.
+        (
+            'Tom and Ann stood at the gate.\n\n"Go away," cried Tom, when Ann '
+            'said, "Good morning."\n',
+            '"Good morning',
+            "Ann",
+        ),
+        # A dash line that goes on with the story is no source.
+        (
+            'Ann looked at Tom.\n\n"I will not go,"\n\u2014said Tom, folding his '
+            "arms.\n",
+            '"I will not go',
+            "Tom",
+        ),
+        # The person addressed is the speaker when they address themselves.
+        (
+            'Silver watched Jim climb the mast.\n\n"Steady, Jim," he told '
+            "himself.\n",
+            '"Steady',
+            "Jim",
+        ),
+    ],
+)
+def test_tag_rules_keep_their_speaker(
+    engine: Engine, tmp_path: pathlib.Path, text: str, opening: str, speaker: str
+) -> None:
+    result = analyse(engine, tmp_path, text)
+    assert quote_starting(result, opening)["speaker"]["name"] == speaker
+
+
+def test_one_tag_gives_both_halves_one_speaker(
+    engine: Engine, tmp_path: pathlib.Path
+) -> None:
+    result = analyse(
+        engine,
+        tmp_path,
+        '"Is that you?" asked Watson.\n\n"Come in," said Holmes.\n\n'
+        '"Sit down," he said, pointing to a chair. "You look tired."\n',
+    )
+    first = quote_starting(result, '"Sit down')["speaker"]
+    second = quote_starting(result, '"You look')["speaker"]
+    assert first is not None
+    assert first == second

@@ -67,6 +67,7 @@ from runner.analysis.lexicon import (
     ONE_PER_PERSON_NOUNS,
     PERSON_NOUNS,
     PRONOUN_GENDER,
+    REFLEXIVE_PRONOUNS,
     THEY,
     honorific_gender,
     honorific_key,
@@ -891,7 +892,7 @@ class _CastBuilder:
             # Nobody takes a turn that calls them by name.
             if filled is not None and filled != self._vocative(quote):
                 if fits(speakers[index], filled):
-                    speakers[index] = Speaker(filled, speakers[index].token)
+                    self._give_turn(index, filled, speakers)
             speaker = speakers[index].character_id
             # A paragraph of narration that ends in a quote ("and then said
             # earnestly, "My dear fellow ..."") opens the exchange too.
@@ -916,7 +917,7 @@ class _CastBuilder:
             character = speakers[index].character_id
             if character is None or index in self.tagged:
                 continue
-            if self._vocative(quote) == character:
+            if self._vocative(quote) == character and not self._to_oneself(index):
                 token = speakers[index].token
                 speakers[index] = Speaker(None, token)
                 self.guessed.discard(index)
@@ -925,6 +926,16 @@ class _CastBuilder:
                     found = self._nearest_other_person(quote, token, character)
                     if found is not None:
                         speakers[index] = Speaker(found, token)
+
+    def _to_oneself(self, index: int) -> bool:
+        """Return True for a tag such as "he told himself" or "said she to herself"."""
+        tag = self.speaking_mentions.get(index)
+        if tag is None:
+            return False
+        verb = self.tokens.head[self.mentions[tag].head]
+        sentence = self.tokens.sentence_range(self.tokens.sentence[verb])
+        following = range(verb + 1, min(verb + 5, sentence.stop))
+        return any(self._word_at(t).lower() in REFLEXIVE_PRONOUNS for t in following)
 
     def _nearest_other_person(
         self, quote: QuoteTokens, token: int, addressed: int
@@ -1068,6 +1079,23 @@ class _CastBuilder:
                 return speaker
         return None
 
+    def _give_turn(self, index: int, character: int, speakers: list[Speaker]) -> None:
+        """Give quote ``index`` to ``character``, and the later parts of its
+        paragraph that its tag names too (""Sit down," he said. "You look
+        tired."")."""
+        token = speakers[index].token
+        speakers[index] = Speaker(character, token)
+        later = index + 1
+        paragraph = self.quotes[index].last_paragraph
+        while (
+            token is not None
+            and later < len(self.quotes)
+            and self.quotes[later].first_paragraph == paragraph
+            and speakers[later].token == token
+        ):
+            speakers[later] = Speaker(character, token)
+            later += 1
+
     def _repeats_turn(
         self, index: int, speaker: Speaker, by_paragraph: dict[int, int | None]
     ) -> bool:
@@ -1088,7 +1116,13 @@ class _CastBuilder:
         if index - 1 not in self.tagged or not self._ends_with_tag(index - 1):
             return False
         verb = self.tokens.head[speaker.token]
-        return self._word_at(verb).lower() not in _CARRYING_ON_VERBS
+        if self._word_at(verb).lower() in _CARRYING_ON_VERBS:
+            return False
+        # "he cried again" speaks once more.
+        return not any(
+            self._word_at(child).lower() == "again"
+            for child in self.tokens.children(verb)
+        )
 
     def _ends_with_tag(self, index: int) -> bool:
         """Return True when quote ``index``'s tag follows it and ends its paragraph.

@@ -67,6 +67,8 @@ _SPEAKING_WORDS = frozenset(
 _TAG_CLOSERS = frozenset({",", ":", "—", "–", "--"})
 # Dashes that open the line giving a cited passage's source.
 _CITATION_DASHES = frozenset({"--", "—", "―", "–"})
+_QUOTE_MARKS = frozenset('"“”‘’\'«»„')
+_STORY_WORDS = frozenset({"he", "she", "i", "they", "we", "you", "it"})
 # The rule name of a cited passage, which has no speaker.
 CITATION = "citation"
 # Words that open a clause of time ("when they returned").
@@ -194,8 +196,21 @@ class _SpeakerFinder:
         if token >= len(self.tokens) or self.word(token) not in _CITATION_DASHES:
             return False
         gap = self.text[self.tokens.end[quote.end_token] : self.tokens.start[token]]
-        same_paragraph = self.tokens.paragraph_of(token) == quote.last_paragraph
-        return same_paragraph and "\n" in gap
+        if self.tokens.paragraph_of(token) != quote.last_paragraph or "\n" not in gap:
+            return False
+        # A source names a work or an author: a line with a quote mark, a
+        # pronoun or a speech verb ("--said Tom", "--And he sat down") is the
+        # story going on.
+        line_end = self.text.find("\n", self.tokens.start[token])
+        line_end = len(self.text) if line_end < 0 else line_end
+        while token < len(self.tokens) and self.tokens.start[token] < line_end:
+            word = self.word(token)
+            if word in _QUOTE_MARKS or word.lower() in _STORY_WORDS:
+                return False
+            if speech_verb_lemma(word) is not None and word.islower():
+                return False
+            token += 1
+        return True
 
     # Regions of narration around a quote.
 
@@ -311,11 +326,22 @@ class _SpeakerFinder:
         return self.results[index - 1].mention if len(speech_verbs) == 1 else None
 
     def _in_time_clause(self, verb: int) -> bool:
-        return self.tokens.dep_of(verb) == "advcl" and any(
+        """Return True for "when they returned", not "when Ann said".
+
+        A clause of time whose subject could speak the quote is a tag.
+        """
+        opens_with_time = any(
             self.word(child).lower() in _TIME_CONJUNCTIONS
             for child in self.tokens.children(verb)
             if child < verb
         )
+        if self.tokens.dep_of(verb) != "advcl" or not opens_with_time:
+            return False
+        for subject in self._subjects(verb):
+            found = self._best_in_subtree(subject)
+            if found is not None and self.mentions[found].key != "they":
+                return False
+        return True
 
     def _continuation(self, index: int) -> int | None:
         if index == 0:
