@@ -10,7 +10,8 @@ WORDS = (
     "They sailed from St. Louis and rounded Cape Horn . "
     "St. John said nothing , and St. John left . "
     "She prayed to St. Anthony , then took the train to St. Petersburg . "
-    "Diana smiled at St. Clare and stood near St. Clare ."
+    "Diana smiled at St. Clare and stood near St. Clare . "
+    "Eva threw herself into St. Clare 's arms . A letter came from St. Clare ."
 ).split()
 
 
@@ -42,7 +43,8 @@ def test_places_retyped_and_people_kept() -> None:
     assert [m.category for m in names["Cape Horn"]] == ["LOC"]
     assert [m.category for m in names["St. Louis"]] == ["GPE"]
     assert [m.category for m in names["St. Petersburg"]] == ["GPE"]
-    # A saint prayed to, a man who acts and a man smiled at stay persons.
+    # A saint prayed to, a man who acts, and a man smiled at, embraced and
+    # written from stay persons.
     assert [m.category for m in names["St. Anthony"]] == [PER]
     assert [m.category for m in names["St. John"]] == [PER, PER]
-    assert [m.category for m in names["St. Clare"]] == [PER, PER]
+    assert [m.category for m in names["St. Clare"]] == [PER] * 4

@@ -632,6 +632,26 @@ def test_cited_extracts_have_no_speaker(
             '"Steady',
             "Jim",
         ),
+        # "raising himself" is no talk to oneself: Tom is the listener, and
+        # both halves of the quote are Mr. Bounderby's.
+        (
+            'Mr. Bounderby looked at Tom.\n\n"Now, Tom," he said, raising '
+            'himself in his chair, "you must work."\n',
+            '"you must work',
+            "Mr. Bounderby",
+        ),
+        (
+            'Tom and Harry sat by the fire.\n\n"You forget yourself, Harry," '
+            "said he, drawing himself up.\n",
+            '"You forget',
+            "Tom",
+        ),
+        # A dash line with a pronoun goes on with the story.
+        (
+            'Ann looked at Tom.\n\n"I will not go."\n\u2014Tom folded his arms.\n',
+            '"I will not go',
+            "Tom",
+        ),
     ],
 )
 def test_tag_rules_keep_their_speaker(

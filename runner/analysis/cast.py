@@ -71,6 +71,7 @@ from runner.analysis.lexicon import (
     THEY,
     honorific_gender,
     honorific_key,
+    speech_verb_lemma,
 )
 from runner.analysis.nominals import (
     attach_unnamed,
@@ -925,17 +926,30 @@ class _CastBuilder:
                     self.misread_tags.add(token)
                     found = self._nearest_other_person(quote, token, character)
                     if found is not None:
-                        speakers[index] = Speaker(found, token)
+                        self._give_turn(index, found, speakers)
 
     def _to_oneself(self, index: int) -> bool:
-        """Return True for a tag such as "he told himself" or "said she to herself"."""
+        """Return True for a tag such as "he told himself" or "said she to herself".
+
+        The reflexive must be the speech verb's object, right after it, or
+        follow its "to": in ""Now, Tom," he said, raising himself in his
+        chair" Tom is spoken to.
+        """
         tag = self.speaking_mentions.get(index)
         if tag is None:
             return False
         verb = self.tokens.head[self.mentions[tag].head]
-        sentence = self.tokens.sentence_range(self.tokens.sentence[verb])
-        following = range(verb + 1, min(verb + 5, sentence.stop))
-        return any(self._word_at(t).lower() in REFLEXIVE_PRONOUNS for t in following)
+        if speech_verb_lemma(self._word_at(verb)) is None:
+            return False
+        for child in self.tokens.children(verb):
+            dep = self.tokens.dep_of(child)
+            # The parser may hang "drawing himself up" on the tag's verb.
+            objects = [child] if dep == "dobj" and child == verb + 1 else []
+            if dep == "prep" and self._word_at(child).lower() == "to":
+                objects = list(self.tokens.children(child))
+            if any(self._word_at(o).lower() in REFLEXIVE_PRONOUNS for o in objects):
+                return True
+        return False
 
     def _nearest_other_person(
         self, quote: QuoteTokens, token: int, addressed: int

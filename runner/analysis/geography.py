@@ -30,19 +30,22 @@ _PLACE_WORDS = {
     **{word: GPE for word in ("fort", "port")},
 }
 _SAINT_WORDS = frozenset({"st", "saint"})
-# Words before a name that put it in a place. "to" and "from" count only after
-# a word of travel, since people pray to saints and get letters from them, and
-# "at" and "near" not at all, since people look at and stand near each other.
+# Words before a name that put it in a place. "to" counts only after a word of
+# travel and "from" only after a word of a voyage, since people pray to saints
+# and letters come from them, and "at" and "near" not at all, since people
+# look at and stand near each other.
 _IN_PLACE = frozenset({"in", "into", "through", "past"})
-_TRAVEL_PREPOSITIONS = frozenset({"to", "from"})
-_TRAVEL_WORDS = frozenset(
+_VOYAGE_WORDS = frozenset(
     """
-    back bound came come drove flew go going gone journey journeyed moved rode
-    sail sailed sailing set steamed train travelled traveled voyage walked way
-    went
+    flew journey journeyed sail sailed sailing steamed train travelled traveled
+    voyage
     """.split()
 )
+_TRAVEL_WORDS = _VOYAGE_WORDS | frozenset(
+    "back bound came come drove go going gone moved rode set walked way went".split()
+)
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
+_POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
 # A saint's name is a town's when at least this share of its uses are placed.
 PLACED_SHARE = 0.5
 
@@ -98,10 +101,14 @@ def _placed_saints(
         tally["all"] += 1
         if dep_at(mention.head) in _SUBJECT_DEPS:
             tally["subject"] += 1
+        if {word_at(mention.end), word_at(mention.end + 1)} & _POSSESSIVES:
+            continue  # "into St. Clare's arms" says nothing of a place
         before = word_at(mention.start - 1).lower()
-        if before in _IN_PLACE or (
-            before in _TRAVEL_PREPOSITIONS
-            and word_at(mention.start - 2).lower() in _TRAVEL_WORDS
+        two_before = word_at(mention.start - 2).lower()
+        if (
+            before in _IN_PLACE
+            or (before == "to" and two_before in _TRAVEL_WORDS)
+            or (before == "from" and two_before in _VOYAGE_WORDS)
         ):
             tally["placed"] += 1
     return {

@@ -68,7 +68,10 @@ _TAG_CLOSERS = frozenset({",", ":", "—", "–", "--"})
 # Dashes that open the line giving a cited passage's source.
 _CITATION_DASHES = frozenset({"--", "—", "―", "–"})
 _QUOTE_MARKS = frozenset('"“”‘’\'«»„')
-_STORY_WORDS = frozenset({"he", "she", "i", "they", "we", "you", "it"})
+# Pronouns of a line that goes on with the story ("--Tom folded his arms.").
+_STORY_WORDS = frozenset(
+    "he him his she her hers i me my they them their we us our you your it".split()
+)
 # The rule name of a cited passage, which has no speaker.
 CITATION = "citation"
 # Words that open a clause of time ("when they returned").
