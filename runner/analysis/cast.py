@@ -286,7 +286,7 @@ class _CastBuilder:
         speakers = self._attribute()
         self._give_quotes_to_own_names(speakers)
         # Dropping first lets a turn whose "said he" was linked to the person
-        # addressed go to the other participant; dropping again catches a
+        # addressed go to the other participant. Dropping again catches a
         # filled turn that names its own speaker.
         self._drop_addressed_speakers(speakers)
         self._fill_alternating_turns(speakers)
@@ -890,7 +890,7 @@ class _CastBuilder:
             elif opens and self._repeats_turn(index, speakers[index], by_paragraph):
                 filled = self._other_participant(paragraph, by_paragraph, run)
                 fits = self._fits_pronoun
-            # Nobody takes a turn that calls them by name.
+            # A turn never goes to the person it calls by name.
             if filled is not None and filled != self._vocative(quote):
                 if fits(speakers[index], filled):
                     self._give_turn(index, filled, speakers)

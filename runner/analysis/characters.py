@@ -736,14 +736,16 @@ class _NameClusterer:
                 continue
             word = name.parts[0]
             given = canonical_given_name(word)
-            surname = surnames[word.lower()] > self.given_names[given]
-            if surname and not self._titled_other_gender(word.lower(), given):
+            as_surname = surnames[word.lower()] > self.given_names[given]
+            if as_surname and not self._mans_name_after_womens_titles(
+                word.lower(), given
+            ):
                 continue  # a bare surname, resolved per mention in _resolve_all
             if given != word.lower():
                 self.familiar.add(("given", given))
             self._key(i, ("given", given))
 
-    def _titled_other_gender(self, word: str, given: str) -> bool:
+    def _mans_name_after_womens_titles(self, word: str, given: str) -> bool:
         """Return True when a man's given name ``word`` follows only women's titles.
 
         In Great Expectations "Mrs. Joe" is Joe's wife, called by his given

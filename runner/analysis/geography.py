@@ -3,7 +3,7 @@
 "Cape Horn" came out PER on all 16 of its mentions in Moby-Dick, and "St.
 Louis" and "St. Petersburg" PER in a sentence about travel, so each became a
 character. A name that opens with a word for a landform or a settlement
-("Cape", "Mount", "Lake", "Port") is a place wherever it stands. "St." opens
+("Cape", "Mount", "Lake", "Port") is a place wherever it appears. "St." opens
 the names of saints as well as of towns and churches, so a saint's name
 becomes a town's only where at least half of its uses follow a preposition of
 place ("sailed from St. Louis", "in St. Petersburg") and none is the subject

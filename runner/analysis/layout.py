@@ -143,7 +143,7 @@ def find_analysed_span(text: str) -> AnalysedSpan:
     there is nothing to analyse. The "End of the Project Gutenberg EBook" line
     that often precedes the END marker is cut as well. A text of an old release
     without START marker begins after its "*END*THE SMALL PRINT!" line and ends
-    before its END marker or its last "End of the Project Gutenberg" line; when
+    before its END marker or its last "End of the Project Gutenberg" line. When
     that notice follows an "End of the Project Gutenberg" line, the text ends
     before that line instead.
     """

@@ -121,7 +121,7 @@ def _addressed_listener(
     """Return True for "your mother, Esther," where the name is the listener.
 
     The parser reads the name set off by commas as an apposition, but "your"
-    says the noun is someone else: the person spoken to is the one addressed.
+    makes the noun someone other than the listener, whom the name addresses.
     """
     owned_by_listener = any(
         tokens.dep_of(child) == "poss" and word(child).lower() in _LISTENER_POSSESSIVES

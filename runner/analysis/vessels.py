@@ -119,7 +119,7 @@ def _in_ship_phrase(mention: Mention, word_at: Callable[[int], str]) -> bool:
     return word_at(part).lower() in _SHIP_PARTS
 
 
-# What a ship's "her" owns: "her sails", "her captain", "her course".
+# Nouns that a ship's "her" owns: "her sails", "her captain", "her course".
 _OWNED_PARTS = _SHIP_PARTS | frozenset(
     "anchor boats bow cabin captain cargo colours course crew hatches sail side "
     "sides yards".split()
@@ -138,12 +138,12 @@ def retype_ship_pronouns(
     In "Captain Ahab stood on the deck of the Pequod. The ship was old, and
     her sails were patched." the "her" is the ship's, and linking it to the
     only person in reach made Ahab a woman. A "her" that owns a ship's part
-    ("her sails", "her crew") becomes VEH when the nearest earlier person or
-    vessel mention in its sentence or the one before is a vessel ("the ship",
-    a name retyped by ``retype_ship_names``, or a "her" already retyped) and
-    no woman is in reach. Other pronouns stay: in "The ship sailed at noon,
-    and her heart sank" the "her" is a woman's. ``mentions`` are sorted by
-    start token. Returns how many changed.
+    ("her sails", "her crew") becomes VEH under two conditions. The nearest
+    earlier person or vessel mention in its sentence or the one before is a
+    vessel ("the ship", a name retyped by ``retype_ship_names``, or a "her"
+    already retyped), and no woman is in reach. Other pronouns stay: in "The
+    ship sailed at noon, and her heart sank" the "her" is a woman's.
+    ``mentions`` are sorted by start token. Returns how many changed.
     """
     retyped = 0
     for index, pronoun in enumerate(mentions):
