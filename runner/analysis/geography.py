@@ -31,9 +31,9 @@ _PLACE_WORDS = {
 }
 _SAINT_WORDS = frozenset({"st", "saint"})
 # Words before a name that put it in a place. "to" counts only after a word of
-# travel and "from" only after a word of a voyage, since people pray to saints
-# and letters come from them, and "at" and "near" not at all, since people
-# look at and stand near each other.
+# travel and "from" only after a word of a voyage, because people pray to
+# saints and letters come from them. "at" and "near" never count, because
+# people look at and stand near each other.
 _IN_PLACE = frozenset({"in", "into", "through", "past"})
 _VOYAGE_WORDS = frozenset(
     """
@@ -102,7 +102,7 @@ def _placed_saints(
         if dep_at(mention.head) in _SUBJECT_DEPS:
             tally["subject"] += 1
         if {word_at(mention.end), word_at(mention.end + 1)} & _POSSESSIVES:
-            continue  # "into St. Clare's arms" says nothing of a place
+            continue  # "into St. Clare's arms" is no place
         before = word_at(mention.start - 1).lower()
         two_before = word_at(mention.start - 2).lower()
         if (
