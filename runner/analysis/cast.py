@@ -961,6 +961,9 @@ class _CastBuilder:
         Kronborg. Only narration of the quote's paragraph and the one before
         is searched, and the character's gender must fit the pronoun.
         """
+        # NOTE: this repairs a link after the fact. Keeping the addressed
+        # character out of ``link_pronouns`` for tag pronouns would fix the
+        # link itself, and the pronoun's gender vote with it.
         at = self._pronoun_at(token)
         if at is None:
             return None

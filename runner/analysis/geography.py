@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from runner.analysis.entities import PER, PROP, Mention
+from runner.analysis.entities import PER, POSSESSIVE_ENDINGS, PROP, Mention
 
 LOC, GPE = "LOC", "GPE"
 
@@ -45,7 +45,6 @@ _TRAVEL_WORDS = _VOYAGE_WORDS | frozenset(
     "back bound came come drove go going gone moved rode set walked way went".split()
 )
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
-_POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
 # A saint's name is a town's when at least this share of its uses are placed.
 PLACED_SHARE = 0.5
 
@@ -101,7 +100,7 @@ def _placed_saints(
         tally["all"] += 1
         if dep_at(mention.head) in _SUBJECT_DEPS:
             tally["subject"] += 1
-        if {word_at(mention.end), word_at(mention.end + 1)} & _POSSESSIVES:
+        if {word_at(mention.end), word_at(mention.end + 1)} & POSSESSIVE_ENDINGS:
             continue  # "into St. Clare's arms" is no place
         before = word_at(mention.start - 1).lower()
         two_before = word_at(mention.start - 2).lower()

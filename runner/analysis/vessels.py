@@ -19,7 +19,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from runner.analysis.entities import PER, PRON, PROP, VEH, Mention
-from runner.analysis.lexicon import HONORIFICS, PERSON_NOUNS, SHE, honorific_key
+from runner.analysis.lexicon import (
+    HONORIFICS,
+    PERSON_NOUNS,
+    PRONOUN_GENDER,
+    SHE,
+    honorific_key,
+)
 from runner.analysis.token_table import TokenTable
 
 MIN_SHIP_PHRASES = 3
@@ -126,8 +132,6 @@ _OWNED_PARTS = _SHIP_PARTS | frozenset(
 )
 # Nouns of vessels that a "her" may stand for.
 _VESSEL_NOUNS = _SHIP_NOUNS | {"boat", "canoe", "craft", "ark", "packet", "steamboat"}
-# Feminine pronouns, which sailors use for a ship, and which name a woman in reach.
-_FEMININE_PRONOUNS = frozenset({"she", "her", "hers", "herself"})
 
 
 def retype_ship_pronouns(
@@ -182,7 +186,7 @@ def _antecedents_in_reach(
 
 def _is_feminine(mention: Mention) -> bool:
     return mention.gender == SHE or (
-        mention.kind == PRON and mention.key in _FEMININE_PRONOUNS
+        mention.kind == PRON and PRONOUN_GENDER.get(mention.key) == SHE
     )
 
 
